@@ -65,10 +65,10 @@ type Resolution struct {
 
 // Entry is one row of the global address list.
 type Entry struct {
-	AccountID   int64 // 0 for groups
-	Address     string
-	DisplayName string
-	IsGroup     bool
+	AccountID                                 int64 // 0 for groups
+	Address                                   string
+	DisplayName                               string
+	IsGroup                                   bool
 	Title, Department, Phone, Office, Company string
 }
 

@@ -3,8 +3,8 @@ package storage
 import (
 	"context"
 
-	"gorm.io/gorm/clause"
 	"fmt"
+	"gorm.io/gorm/clause"
 	"slices"
 	"strings"
 	"time"

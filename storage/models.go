@@ -195,20 +195,20 @@ const (
 
 // QueueMessage is one outbound message with its envelope.
 type QueueMessage struct {
-	ID            int64  `gorm:"primaryKey"`
-	Sender        string `gorm:"not null"` // "" = null sender (bounces)
-	AccountID     int64  `gorm:"not null;default:0"`
-	BlobHash      string `gorm:"size:64;not null"`
-	Size          int64  `gorm:"not null"`
-	EnvID         string `gorm:"not null;default:''"`
-	Ret           string `gorm:"not null;default:''"` // RFC 3461 RET: FULL or HDRS
-	MessageID     string `gorm:"not null;default:''"`
-	Attempts      int    `gorm:"not null;default:0"`
-	NextAttemptAt time.Time `gorm:"not null;index"`
-	ExpiresAt     time.Time `gorm:"not null"`
-	LastError     string    `gorm:"not null;default:''"`
-	DelayNotified bool      `gorm:"not null;default:false"`
-	CreatedAt     time.Time `gorm:"not null"`
+	ID            int64            `gorm:"primaryKey"`
+	Sender        string           `gorm:"not null"` // "" = null sender (bounces)
+	AccountID     int64            `gorm:"not null;default:0"`
+	BlobHash      string           `gorm:"size:64;not null"`
+	Size          int64            `gorm:"not null"`
+	EnvID         string           `gorm:"not null;default:''"`
+	Ret           string           `gorm:"not null;default:''"` // RFC 3461 RET: FULL or HDRS
+	MessageID     string           `gorm:"not null;default:''"`
+	Attempts      int              `gorm:"not null;default:0"`
+	NextAttemptAt time.Time        `gorm:"not null;index"`
+	ExpiresAt     time.Time        `gorm:"not null"`
+	LastError     string           `gorm:"not null;default:''"`
+	DelayNotified bool             `gorm:"not null;default:false"`
+	CreatedAt     time.Time        `gorm:"not null"`
 	Recipients    []QueueRecipient `gorm:"foreignKey:QueueMessageID;constraint:OnDelete:CASCADE"`
 }
 
