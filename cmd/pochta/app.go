@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	stdlog "log"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pochta/pochta/directory"
+	"github.com/pochta/pochta/internal/config"
+	"github.com/pochta/pochta/internal/delivery"
+	"github.com/pochta/pochta/internal/obs"
+	"github.com/pochta/pochta/storage"
+)
+
+// app is the wired server state every command and door works with.
+type app struct {
+	Config *config.Config
+	Logger *slog.Logger
+	Store  *storage.Store
+	// Dir is what doors ask (local, LDAP or a chain); Local is the local
+	// directory underneath, for administration.
+	Dir       directory.Directory
+	Local     *directory.Local
+	Deliverer *delivery.Deliverer
+	Metrics   *obs.Metrics
+	// Set by serve only:
+	TLS  *tls.Config // server certificate for every TLS listener and STARTTLS
+	HTTP *echo.Echo  // routes of the HTTP and HTTPS listeners
+}
+
+// loadConfig reads the configuration named by --config (or none) and the
+// POCHTA_* environment.
+func (c *cli) loadConfig() (*config.Config, error) {
+	cfg, err := config.Load(c.configPath, c.environ)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// openApp opens the store and directory for a command. quiet logs only
+// warnings (administration commands), otherwise the configured level.
+func (c *cli) openApp(ctx context.Context, quiet bool) (*app, error) {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	level := cfg.Log.Level
+	if quiet {
+		level = "warn"
+	}
+	logger, err := obs.NewLogger(c.stderr, level, cfg.Log.Format)
+	if err != nil {
+		return nil, err
+	}
+	so := storage.Options{
+		Driver:       cfg.Storage.Driver,
+		DSN:          cfg.Storage.DSN,
+		Synchronous:  cfg.Storage.SQLiteSynchronous,
+		MaxOpenConns: cfg.Storage.MaxOpenConns,
+		Logger:       logger,
+	}
+	if so.Driver == "sqlite" && so.DSN == "" {
+		so.DSN = filepath.Join(cfg.Server.DataDir, "pochta.db")
+	}
+	st, err := storage.Open(ctx, so)
+	if err != nil {
+		return nil, err
+	}
+	w, r := st.DBs()
+	local, err := directory.NewLocal(ctx, directory.LocalOptions{DB: w, ReadDB: r})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a := &app{Config: cfg, Logger: logger, Store: st, Local: local, Dir: local, Metrics: obs.NewMetrics()}
+	if dir, err := a.buildDirectory(ctx); err != nil {
+		st.Close()
+		return nil, err
+	} else if dir != nil {
+		a.Dir = dir
+	}
+	a.Deliverer = delivery.New(delivery.Options{Store: st, Directory: a.Dir, Logger: logger, QueueLifetime: cfg.SMTP.Queue.Lifetime})
+	return a, nil
+}
+
+// buildDirectory returns the directory doors use when it is not the local
+// one; the LDAP wiring replaces this when it lands.
+func (a *app) buildDirectory(ctx context.Context) (directory.Directory, error) {
+	switch a.Config.Directory.Kind {
+	case "", "local":
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("directory kind %q is not available in this build", a.Config.Directory.Kind)
+	}
+}
+
+func slogStd(log *slog.Logger) *stdlog.Logger { return obs.StdLogger(log, slog.LevelWarn) }
+
+func (a *app) Close() error {
+	return errors.Join(a.Store.Close())
+}
