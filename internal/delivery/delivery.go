@@ -24,6 +24,12 @@ type Options struct {
 	Logger    *slog.Logger
 	// QueueLifetime bounds how long remote delivery is retried.
 	QueueLifetime time.Duration
+	// Hostname names this server in DSNs (Reporting-MTA, MAILER-DAEMON@)
+	// and in generated Message-IDs.
+	Hostname string
+	// BounceContent is what a DSN carries of the original message when the
+	// sender did not ask (RFC 3461 RET): "headers" (default) or "full".
+	BounceContent string
 }
 
 // Deliverer puts messages into the store and the outbound queue.
@@ -71,6 +77,10 @@ type Ingest struct {
 	Sender string
 	// Parsed may be passed when the caller already parsed Raw.
 	Parsed *message.Parsed
+	// Also, when set, runs inside the same transaction after the message
+	// is stored (the queue runner finishes a delivery attempt there, so a
+	// bounce and the attempt's outcome commit together).
+	Also func(tx *storage.Tx) error
 }
 
 // TargetResult says what happened to one target.
@@ -171,6 +181,11 @@ func (d *Deliverer) Ingest(ctx context.Context, in *Ingest) (*Result, error) {
 			res.QueueID = qm.ID
 			for _, r := range in.Remote.Recipients {
 				logs = append(logs, storage.DeliveryLog{MessageID: p.MessageID, Sender: in.Sender, Recipient: r.Address, Outcome: "queued", AccountID: in.Remote.AccountID})
+			}
+		}
+		if in.Also != nil {
+			if err := in.Also(tx); err != nil {
+				return err
 			}
 		}
 		return tx.LogDelivery(logs...)
