@@ -82,6 +82,7 @@ func DecodeHeaderText(s string) string {
 		pending        []byte
 		active         bool
 	)
+	lastEnd := strings.LastIndex(s, "?=")
 	flush := func() {
 		if active {
 			out.WriteString(toUTF8(pendingCharset, pending))
@@ -96,6 +97,13 @@ func DecodeHeaderText(s string) string {
 			break
 		}
 		cs, decoded, n, ok := parseEncodedWord(s[i+j:])
+		if !ok && i+j+2 > lastEnd {
+			// No encoded-word can end after here; stop looking, or a
+			// long run of "=?" would cost quadratic time.
+			flush()
+			out.WriteString(fallbackUTF8([]byte(s[i:])))
+			break
+		}
 		if !ok {
 			flush()
 			out.WriteString(fallbackUTF8([]byte(s[i : i+j+2])))

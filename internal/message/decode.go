@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"encoding/base64"
 	"io"
 	"strings"
 )
@@ -81,6 +82,12 @@ func (r *base64Reader) Read(p []byte) (int, error) {
 			n += c
 			continue
 		}
+		if r.nq == 0 {
+			if c := r.fastLine(p[n:]); c > 0 {
+				n += c
+				continue
+			}
+		}
 		if len(r.src) == 0 {
 			r.flushPartial()
 			if r.nout == 0 {
@@ -110,6 +117,26 @@ func (r *base64Reader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// fastLine decodes the next line of src straight into p with the standard
+// decoder when it is a clean line of whole quanta (the common case) and
+// fits; otherwise it returns 0 and the byte-wise path handles the line.
+func (r *base64Reader) fastLine(p []byte) int {
+	i := bytes.IndexByte(r.src, '\n')
+	if i < 0 {
+		i = len(r.src)
+	}
+	line := bytes.TrimRight(r.src[:i], "\r")
+	if len(line) == 0 || len(line)%4 != 0 || len(p) < len(line)/4*3 {
+		return 0
+	}
+	n, err := base64.StdEncoding.Decode(p, line)
+	if err != nil {
+		return 0
+	}
+	r.src = r.src[min(i+1, len(r.src)):]
+	return n
 }
 
 // flushPartial emits the bytes of an incomplete quantum (2 or 3 sextets).
