@@ -1,0 +1,87 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Reads and writes the IMAP session needs beyond the general message API:
+// incremental folder listings for its in-memory view, rows for FETCH
+// without the part tree when it is not needed, and EXPUNGE that removes only
+// what is still flagged \Deleted when it commits.
+
+// FolderMetaAfter returns the meta of the folder's messages with a UID above
+// afterUID in UID order (FAI messages excluded): what arrived since a
+// session last looked. UIDs are taken in commit order, so a message with a
+// lower UID can never become visible after one with a higher UID.
+func (s *Store) FolderMetaAfter(ctx context.Context, accountID, folderID int64, afterUID uint32) ([]MessageMeta, error) {
+	var ms []MessageMeta
+	err := s.readDB(ctx).Model(&Message{}).
+		Select("id, uid, flags, keywords, change_num, size, glob_cnt").
+		Where("account_id = ? AND folder_id = ? AND uid > ? AND flags & ? = 0", accountID, folderID, afterUID, int64(FlagAssociated)).
+		Order("uid").Find(&ms).Error
+	if err != nil {
+		return nil, fmt.Errorf("storage: listing new messages: %w", classify(err))
+	}
+	return ms, nil
+}
+
+// MessagesForFetch returns the listed messages of a folder (any order);
+// withParsed false leaves the part tree out, for FETCH items that do not
+// need it (INTERNALDATE). Messages no longer in the folder are absent.
+func (s *Store) MessagesForFetch(ctx context.Context, accountID, folderID int64, ids []int64, withParsed bool) ([]Message, error) {
+	out := make([]Message, 0, len(ids))
+	for chunk := range slices.Chunk(ids, 500) {
+		var ms []Message
+		q := s.readDB(ctx).Where("account_id = ? AND folder_id = ? AND id IN ?", accountID, folderID, chunk)
+		if !withParsed {
+			q = q.Omit("parsed")
+		}
+		if err := q.Find(&ms).Error; err != nil {
+			return nil, fmt.Errorf("storage: reading messages: %w", classify(err))
+		}
+		out = append(out, ms...)
+	}
+	return out, nil
+}
+
+// ExpungeDeleted removes the folder's messages that are flagged \Deleted at
+// commit time, have a UID at most maxUID and, when uids is not nil, a UID in
+// one of its ranges (IMAP EXPUNGE, UID EXPUNGE and CLOSE, RFC 9051 §6.4.3,
+// §6.4.9). Testing the flag in the same transaction keeps a message whose
+// \Deleted another session just cleared. It returns what it removed in UID
+// order and publishes MessageExpunged for each after the commit.
+func (s *Store) ExpungeDeleted(ctx context.Context, accountID, folderID int64, maxUID uint32, uids []UIDRange) ([]Expunged, error) {
+	var out []Expunged
+	err := s.Write(ctx, func(tx *Tx) error {
+		out = out[:0]
+		base := "flags & ? <> 0 AND flags & ? = 0 AND uid <= ?"
+		baseArgs := []any{int64(FlagDeleted), int64(FlagAssociated), maxUID}
+		if uids == nil {
+			e, err := tx.expungeWhere(accountID, folderID, base, baseArgs...)
+			out = append(out, e...)
+			return err
+		}
+		for chunk := range slices.Chunk(uids, maxSQLRanges) {
+			parts := make([]string, 0, len(chunk))
+			args := slices.Clone(baseArgs)
+			for _, r := range chunk {
+				parts = append(parts, "uid BETWEEN ? AND ?")
+				args = append(args, r.Start, r.Stop)
+			}
+			e, err := tx.expungeWhere(accountID, folderID, base+" AND ("+strings.Join(parts, " OR ")+")", args...)
+			if err != nil {
+				return err
+			}
+			out = append(out, e...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b Expunged) int { return int(a.UID) - int(b.UID) })
+	return out, nil
+}
