@@ -2,9 +2,8 @@ package storage
 
 import (
 	"context"
-
+	"errors"
 	"fmt"
-	"gorm.io/gorm/clause"
 	"slices"
 	"strings"
 	"time"
@@ -40,19 +39,27 @@ func (tx *Tx) AddMessage(accountID, folderID int64, nm *NewMessage, ignoreQuota 
 	if nm.BlobHash == "" {
 		return nil, fmt.Errorf("storage: message without blob")
 	}
-	var mb Mailbox
-	if err := tx.db.Where("account_id = ?", accountID).Take(&mb).Error; err != nil {
-		return nil, notFound(err, "mailbox")
-	}
-	if !ignoreQuota && mb.QuotaBytes > 0 && mb.UsedBytes+nm.Size > mb.QuotaBytes {
+	// One statement takes the change number and GLOBCNT and charges the
+	// quota; it matches no row when the quota would be exceeded.
+	var cn, gc int64
+	row := tx.db.Raw(`UPDATE mailboxes SET change_num = change_num + 1, glob_cnt = glob_cnt + 1, used_bytes = used_bytes + ?
+		WHERE account_id = ? AND (? OR quota_bytes = 0 OR used_bytes + ? <= quota_bytes) RETURNING change_num, glob_cnt`,
+		nm.Size, accountID, ignoreQuota, nm.Size).Row()
+	if err := row.Scan(&cn, &gc); err != nil {
+		if !errors.Is(err, errNoRows) {
+			return nil, fmt.Errorf("storage: allocating ids: %w", err)
+		}
+		var n int64
+		if err := tx.db.Model(&Mailbox{}).Where("account_id = ?", accountID).Count(&n).Error; err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("storage: mailbox %d: %w", accountID, ErrNotFound)
+		}
 		return nil, ErrQuotaExceeded
 	}
-	cn, gc, err := tx.alloc(accountID, 1)
-	if err != nil {
-		return nil, err
-	}
 	var uid uint32
-	row := tx.db.Raw("UPDATE folders SET uid_next = uid_next + 1, highest_mod_seq = ? WHERE id = ? AND account_id = ? RETURNING uid_next", cn, folderID, accountID).Row()
+	row = tx.db.Raw("UPDATE folders SET uid_next = uid_next + 1, highest_mod_seq = ? WHERE id = ? AND account_id = ? RETURNING uid_next", cn, folderID, accountID).Row()
 	if err := row.Scan(&uid); err != nil {
 		return nil, notFound(err, "folder")
 	}
@@ -76,9 +83,6 @@ func (tx *Tx) AddMessage(accountID, folderID int64, nm *NewMessage, ignoreQuota 
 		return nil, fmt.Errorf("storage: adding message: %w", err)
 	}
 	if err := tx.refBlob(nm.BlobHash, 1); err != nil {
-		return nil, err
-	}
-	if err := tx.db.Model(&Mailbox{}).Where("account_id = ?", accountID).Update("used_bytes", clause.Expr{SQL: "used_bytes + ?", Vars: []any{nm.Size}}).Error; err != nil {
 		return nil, err
 	}
 	tx.publish(Change{Kind: MessageAdded, AccountID: accountID, FolderID: folderID, MessageID: m.ID, UID: uid, GlobCnt: gc, Flags: m.Flags, Keywords: splitKeywords(m.Keywords), ChangeNum: cn})

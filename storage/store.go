@@ -112,7 +112,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			sync = "NORMAL"
 		}
 		base := "file:" + opts.DSN + "?_journal_mode=WAL&_foreign_keys=1&_busy_timeout=30000&_synchronous=" + sync
-		w, err := gorm.Open(sqlite.Open(base+"&_txlock=immediate"), gcfg)
+		wcfg := *gcfg
+		wcfg.PrepareStmt = true // the writer runs the same few statements all day
+		w, err := gorm.Open(sqlite.Open(base+"&_txlock=immediate"), &wcfg)
 		if err != nil {
 			return nil, fmt.Errorf("storage: opening sqlite %s: %w", opts.DSN, err)
 		}
