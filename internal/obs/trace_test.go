@@ -202,9 +202,9 @@ func FuzzRedactor(f *testing.F) {
 	})
 }
 
-// redactedFrame is the part of line that is allowed to remain: everything
-// but the secret. If the secret also occurs in the frame (e.g. the password
-// equals "LOGIN"), a leak cannot be told apart and is not reported.
+// redactedFrame is line with the secret replaced by the marker: what may
+// remain. If the secret also occurs in it (the password is "LOGIN", or
+// " ***"), a leak cannot be told apart and is not reported.
 func redactedFrame(line, secret string) string {
-	return strings.Replace(line, secret, "", 1)
+	return strings.Replace(line, secret, Redacted, 1)
 }
