@@ -1,0 +1,278 @@
+// Package smtp is Pochta's SMTP door: the MX that takes mail for the local
+// domains from other servers (RFC 5321), and the submission service for
+// users (RFC 6409 on port 587 with STARTTLS, RFC 8314 on port 465 with
+// implicit TLS) with AUTH PLAIN and LOGIN (RFC 4954).
+//
+// Sessions are github.com/emersion/go-smtp sessions. Policy lives here:
+// who may relay (only authenticated users), which recipients exist (asked
+// at RCPT through internal/delivery, so unknown ones get 550 5.1.1 at
+// once), what an authenticated user may send as, and the limits. Accepted
+// mail goes down the one ingest path, delivery.Send: one transaction for
+// every local copy and the queued remote part, committed before the 250.
+//
+// Every error a client sees is a bare *smtp.SMTPError with a generic text
+// (go-smtp would turn anything else into a permanent 554 carrying our
+// internal error text); a temporary cause is always a 4xx.
+package smtp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"github.com/pochta/pochta/directory"
+	"github.com/pochta/pochta/internal/delivery"
+	"github.com/pochta/pochta/internal/obs"
+	"github.com/pochta/pochta/storage"
+)
+
+// Mode is what a listener is for.
+type Mode int
+
+const (
+	// ModeMX takes mail from other servers for the local domains; AUTH is
+	// offered after TLS, and only authenticated sessions may relay.
+	ModeMX Mode = iota
+	// ModeSubmission requires AUTH before MAIL (ports 587 and 465).
+	ModeSubmission
+)
+
+func (m Mode) door() string {
+	if m == ModeSubmission {
+		return obs.DoorSubmission
+	}
+	return obs.DoorSMTP
+}
+
+// Throttle is the shared authentication throttle (*throttle.Throttle).
+type Throttle interface {
+	Allow(ip netip.Addr, login string) (ok bool, retryAfter time.Duration)
+	Fail(ip netip.Addr, login, password string)
+	Succeed(ip netip.Addr, login string)
+}
+
+// Options configure a Server.
+type Options struct {
+	// Mode selects MX or submission behaviour.
+	Mode Mode
+	// Hostname is this server's name: greeting, Received: fields.
+	Hostname string
+	// Deliverer resolves recipients and stores accepted mail.
+	Deliverer *delivery.Deliverer
+	// Directory authenticates users and lists the addresses they own.
+	Directory directory.Directory
+	// Store is read (never written) for the quota check at RCPT; nil skips it.
+	Store *storage.Store
+	// TLS enables STARTTLS (and is used by ServeTLS); nil disables TLS.
+	TLS *tls.Config
+	// MaxMessageBytes is the largest message accepted (SIZE); default 50 MiB.
+	MaxMessageBytes int64
+	// MaxRecipients bounds RCPT commands per message; default 1000.
+	MaxRecipients int
+	// MaxConnsPerIP bounds simultaneous connections from one address; 0 = no limit.
+	MaxConnsPerIP int
+	// ReadTimeout is how long a command may take to arrive; default 5m.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a reply; default 5m.
+	WriteTimeout time.Duration
+	// DataTimeout bounds receiving the message after DATA; default 10m.
+	DataTimeout time.Duration
+	// AllowInsecureAuthLoopback offers AUTH without TLS to 127.0.0.1 and ::1.
+	AllowInsecureAuthLoopback bool
+	// QuotaPermanent answers a full mailbox with 552 5.2.2 (the sender
+	// bounces) instead of 452 4.2.2 (the sender retries).
+	QuotaPermanent bool
+	// Throttle limits failed AUTH attempts per address and per login; nil
+	// means no throttle.
+	Throttle Throttle
+	Logger   *slog.Logger
+	Metrics  *obs.Metrics
+}
+
+// Server is one SMTP service (MX or submission) that may serve several
+// listeners.
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	gs     *gosmtp.Server
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu    sync.Mutex
+	perIP map[netip.Addr]int
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = gosmtp.ErrServerClosed
+
+// New makes a server.
+func New(opts Options) (*Server, error) {
+	if opts.Deliverer == nil || opts.Directory == nil {
+		return nil, errors.New("smtp: Deliverer and Directory are required")
+	}
+	if opts.Hostname == "" {
+		opts.Hostname = "localhost"
+	}
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = 50 << 20
+	}
+	if opts.MaxRecipients <= 0 {
+		opts.MaxRecipients = 1000
+	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = 5 * time.Minute
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 5 * time.Minute
+	}
+	if opts.DataTimeout <= 0 {
+		opts.DataTimeout = 10 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = obs.Discard()
+	}
+	s := &Server{opts: opts, log: opts.Logger.With("component", "smtp", "door", opts.Mode.door()), perIP: map[netip.Addr]int{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	gs := gosmtp.NewServer(gosmtp.BackendFunc(s.newSession))
+	gs.Domain = opts.Hostname
+	gs.TLSConfig = opts.TLS
+	gs.MaxMessageBytes = opts.MaxMessageBytes
+	gs.MaxRecipients = opts.MaxRecipients
+	gs.ReadTimeout = opts.ReadTimeout
+	gs.WriteTimeout = opts.WriteTimeout
+	// AUTH is offered and refused per connection by the session (TLS, or
+	// loopback when allowed); go-smtp's switch is all-or-nothing.
+	gs.AllowInsecureAuth = true
+	gs.EnableSMTPUTF8 = true
+	gs.EnableDSN = true
+	gs.ErrorLog = obs.StdLogger(s.log, slog.LevelWarn)
+	if obs.Enabled(s.log, obs.LevelTrace) {
+		gs.Debug = obs.NewTraceWriter(s.log)
+	}
+	s.gs = gs
+	return s, nil
+}
+
+// Serve accepts plain connections (STARTTLS is offered when Options.TLS is
+// set) until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.gs.Serve(&limitListener{Listener: ln, s: s})
+}
+
+// ServeTLS accepts connections that speak TLS from the first byte (RFC
+// 8314, port 465). Pass the plain listener: the per-address limit must see
+// the TCP connection and go-smtp must see the *tls.Conn.
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.opts.TLS == nil {
+		return errors.New("smtp: ServeTLS without a TLS configuration")
+	}
+	return s.gs.Serve(tls.NewListener(&limitListener{Listener: ln, s: s}, s.opts.TLS))
+}
+
+// Shutdown stops accepting, lets sessions finish until ctx ends, then
+// closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.gs.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		s.cancel()
+		_ = s.gs.Close()
+	}
+	s.cancel()
+	if errors.Is(err, gosmtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close closes every listener and connection at once.
+func (s *Server) Close() error {
+	s.cancel()
+	err := s.gs.Close()
+	if errors.Is(err, gosmtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// limitListener refuses connections beyond MaxConnsPerIP with a 421 and
+// counts the open ones.
+type limitListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ip := addrOf(c.RemoteAddr())
+		if !l.s.acquire(ip) {
+			// RFC 5321 §3.8: a server may refuse with 421 at the greeting.
+			_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			_, _ = fmt.Fprintf(c, "421 4.7.0 %s Too many connections from your address, try again later\r\n", l.s.opts.Hostname)
+			_ = c.Close()
+			l.s.log.Info("connection refused: per-address limit", "remote", ip)
+			continue
+		}
+		return &countedConn{Conn: c, release: func() { l.s.release(ip) }, closed: l.s.opts.Metrics.ConnOpened(l.s.opts.Mode.door())}, nil
+	}
+}
+
+func (s *Server) acquire(ip netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.opts.MaxConnsPerIP > 0 && s.perIP[ip] >= s.opts.MaxConnsPerIP {
+		return false
+	}
+	s.perIP[ip]++
+	return true
+}
+
+func (s *Server) release(ip netip.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
+	}
+}
+
+// countedConn releases its slot once, on the first Close.
+type countedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+	closed  func()
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.release()
+		c.closed()
+	})
+	return c.Conn.Close()
+}
+
+func addrOf(a net.Addr) netip.Addr {
+	if tcp, ok := a.(*net.TCPAddr); ok {
+		ip, _ := netip.AddrFromSlice(tcp.IP)
+		return ip.Unmap()
+	}
+	if a == nil {
+		return netip.Addr{}
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
