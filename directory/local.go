@@ -842,6 +842,12 @@ func (l *Local) expand(ctx context.Context, addr string, res *Resolution, seen m
 // SearchGAL implements Directory over accounts and groups. The cursor is the
 // last display name and address of the previous page.
 func (l *Local) SearchGAL(ctx context.Context, query string, limit int, cursor string) ([]Entry, string, error) {
+	return l.searchGAL(ctx, query, limit, cursor, "")
+}
+
+// searchGAL is SearchGAL, limited to accounts of one Source when source is
+// not empty (Chain lists only "local" ones here; LDAP lists its own).
+func (l *Local) searchGAL(ctx context.Context, query string, limit int, cursor, source string) ([]Entry, string, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
@@ -855,6 +861,9 @@ func (l *Local) SearchGAL(ctx context.Context, query string, limit int, cursor s
 	// Sort key: the display name, or the address when there is none.
 	var accs []dirAccount
 	aq := db.Where("disabled = ?", false)
+	if source != "" {
+		aq = aq.Where("source = ?", source)
+	}
 	if q != "" {
 		aq = aq.Where("(lower(display_name) LIKE ? ESCAPE '\\' OR address LIKE ? ESCAPE '\\' OR lower(display_name) LIKE ? ESCAPE '\\')", prefix, prefix, "% "+prefix)
 	}
