@@ -15,6 +15,7 @@ import (
 	"github.com/pochta/pochta/internal/config"
 	"github.com/pochta/pochta/internal/delivery"
 	"github.com/pochta/pochta/internal/obs"
+	"github.com/pochta/pochta/internal/throttle"
 	"github.com/pochta/pochta/storage"
 )
 
@@ -29,6 +30,8 @@ type app struct {
 	Local     *directory.Local
 	Deliverer *delivery.Deliverer
 	Metrics   *obs.Metrics
+	// Throttle is the one authentication throttle every door shares.
+	Throttle *throttle.Throttle
 	// Set by serve only:
 	TLS  *tls.Config // server certificate for every TLS listener and STARTTLS
 	HTTP *echo.Echo  // routes of the HTTP and HTTPS listeners
@@ -52,6 +55,9 @@ func (c *cli) openApp(ctx context.Context, quiet bool) (*app, error) {
 		return nil, err
 	}
 	level := cfg.Log.Level
+	if cfg.Log.Trace {
+		level = "trace"
+	}
 	if quiet {
 		level = "warn"
 	}
@@ -80,6 +86,10 @@ func (c *cli) openApp(ctx context.Context, quiet bool) (*app, error) {
 		return nil, err
 	}
 	a := &app{Config: cfg, Logger: logger, Store: st, Local: local, Dir: local, Metrics: obs.NewMetrics()}
+	a.Throttle = throttle.New(throttle.Options{
+		IPPerMinute: cfg.Throttle.IPFailuresPerMinute, IPPerDay: cfg.Throttle.IPFailuresPerDay,
+		LoginPerMinute: cfg.Throttle.LoginFailuresPerMinute, LoginPerDay: cfg.Throttle.LoginFailuresPerDay,
+	})
 	if dir, err := a.buildDirectory(ctx); err != nil {
 		st.Close()
 		return nil, err
