@@ -130,6 +130,7 @@ var migrations = []func(tx *gorm.DB) error{
 	func(tx *gorm.DB) error {
 		return tx.Migrator().CreateTable(&dirDomain{}, &dirAccount{}, &dirAlias{}, &dirGroup{}, &dirGroupMember{})
 	},
+	migrateAPITokens,
 }
 
 func migrate(ctx context.Context, db *gorm.DB) error {
