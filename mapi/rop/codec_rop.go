@@ -360,7 +360,11 @@ func needsColumns(id RopID) bool {
 func DecodeResponses(ropList []byte, reqs []Request, opts ResponseOptions) ([]Response, error) {
 	r := mapiprop.NewReader(ropList)
 	r.CodePage = opts.CodePage
+	// Column sets established earlier in the same list, by handle index:
+	// table columns from RopSetColumns, recipient columns from the
+	// responses that open a message.
 	columns := map[uint8][]mapiprop.Tag{}
+	recipColumns := map[uint8][]mapiprop.Tag{}
 	var out []Response
 	next := 0
 	for r.Len() > 0 {
@@ -391,7 +395,11 @@ func DecodeResponses(ropList []byte, reqs []Request, opts ResponseOptions) ([]Re
 			}
 			ctx.Request = req
 			if needsColumns(req.RopID()) {
-				if cols, ok := columns[req.Header().InputHandleIndex]; ok && req.RopID() != RopReadRecipients {
+				known := columns
+				if req.RopID() == RopReadRecipients {
+					known = recipColumns
+				}
+				if cols, ok := known[req.Header().InputHandleIndex]; ok {
 					ctx.Columns = cols
 				} else if opts.Columns != nil {
 					ctx.Columns = opts.Columns(req)
@@ -403,9 +411,22 @@ func DecodeResponses(ropList []byte, reqs []Request, opts ResponseOptions) ([]Re
 		if err := r.Err(); err != nil {
 			return out, &DecodeError{RopID: id, Offset: off, Err: err}
 		}
-		if sc, ok := ctx.Request.(*SetColumnsRequest); ok {
-			if h := resp.(*SetColumnsResponse); h.ReturnValue == mapiprop.Success {
-				columns[sc.InputHandleIndex] = sc.PropertyTags
+		switch x := resp.(type) {
+		case *SetColumnsResponse:
+			if x.ReturnValue == mapiprop.Success {
+				columns[ctx.Request.Header().InputHandleIndex] = ctx.Request.(*SetColumnsRequest).PropertyTags
+			}
+		case *OpenMessageResponse:
+			if x.ReturnValue == mapiprop.Success {
+				recipColumns[ctx.Request.(*OpenMessageRequest).OutputHandleIndex] = x.RecipientColumns
+			}
+		case *OpenEmbeddedMessageResponse:
+			if x.ReturnValue == mapiprop.Success {
+				recipColumns[ctx.Request.(*OpenEmbeddedMessageRequest).OutputHandleIndex] = x.RecipientColumns
+			}
+		case *ReloadCachedInformationResponse:
+			if x.ReturnValue == mapiprop.Success {
+				recipColumns[ctx.Request.Header().InputHandleIndex] = x.RecipientColumns
 			}
 		}
 		out = append(out, resp)
