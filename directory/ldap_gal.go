@@ -4,8 +4,6 @@ import (
 	"context"
 	"sort"
 	"strings"
-
-	"github.com/go-ldap/ldap/v3"
 )
 
 // galResult is every address-list entry matching one query, sorted as
@@ -68,8 +66,8 @@ func (d *LDAP) SearchGAL(ctx context.Context, query string, limit int, cursor st
 	return page, next, nil
 }
 
-// galMatch matches entries whose name (any word of the display name) or
-// address starts with q.
+// galMatch matches entries whose name (display name, cn, given name or
+// surname) or address starts with q.
 func (d *LDAP) galMatch(q string, user bool) string {
 	if q == "" {
 		return ""
@@ -77,9 +75,11 @@ func (d *LDAP) galMatch(q string, user bool) string {
 	a := d.opts.Attributes
 	f := []string{prefixFilter("cn", q), prefixFilter(a.Mail, q)}
 	if a.DisplayName != "" {
-		// Initial substring, or any word after a space: "(displayName=* q*)".
-		f = append(f, prefixFilter(a.DisplayName, q), "("+a.DisplayName+"=* "+ldap.EscapeFilter(q)+"*)")
+		f = append(f, prefixFilter(a.DisplayName, q))
 	}
+	// Later words of a person's name are found through sn and givenName:
+	// an "any" substring such as (displayName=* q*) is not indexed for
+	// short queries and doubled the cost of a search.
 	if user {
 		f = append(f, prefixFilter("sn", q), prefixFilter("givenName", q))
 	}
