@@ -286,6 +286,12 @@ func newRemoteMX(t *testing.T, tlsCfg *tls.Config, user, password string) *remot
 	return r
 }
 
+func (r *remoteMX) setRcptErr(f func(addr string, attempt int) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rcptErr = f
+}
+
 func (r *remoteMX) messages() []remoteMsg {
 	r.mu.Lock()
 	defer r.mu.Unlock()
