@@ -88,7 +88,8 @@ func TestRelayThroughSmarthost(t *testing.T) {
 	if m.from != "alice@example.com" || len(m.to) != 1 || m.to[0] != "partner@foreign.example" || !m.tls || m.auth != "relayuser" {
 		t.Fatalf("remote saw %+v", m)
 	}
-	if !strings.HasSuffix(string(m.data), submitted) || !strings.HasPrefix(string(m.data), "Received: from localhost ([127.0.0.1])") // DialStartTLS says EHLO localhost {
+	// go-smtp's DialStartTLS says EHLO localhost.
+	if !strings.HasSuffix(string(m.data), submitted) || !strings.HasPrefix(string(m.data), "Received: from localhost ([127.0.0.1])") {
 		t.Fatalf("relayed bytes %q", m.data)
 	}
 	if strings.Contains(string(m.data), "Return-Path:") {
