@@ -92,6 +92,10 @@ func (d *LDAP) galMatch(q string, user bool) string {
 func (d *LDAP) galSearch(ctx context.Context, q string) (*galResult, error) {
 	a := d.opts.Attributes
 	hasMail := "(" + a.Mail + "=*)"
+	if a.Aliases != "" {
+		// Entries with only alias addresses (AD: an SMTP: proxyAddress).
+		hasMail = orFilter(hasMail, prefixFilter(a.Aliases, d.opts.AliasPrefix))
+	}
 	users, truncU, err := d.searchPaged(ctx, d.opts.BaseDN, andFilter(d.opts.UserFilter, hasMail, d.galMatch(q, true)), d.userAttr, d.opts.GALMaxEntries)
 	if err != nil {
 		return nil, err
