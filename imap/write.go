@@ -1,0 +1,246 @@
+package imap
+
+import (
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/pochta/pochta/internal/delivery"
+	"github.com/pochta/pochta/storage"
+)
+
+func (s *session) writable() error {
+	if s.sel == nil {
+		return badError("No mailbox selected")
+	}
+	if s.sel.readOnly {
+		return noError(imap.ResponseCodeCannot, "Mailbox is read-only (EXAMINE)")
+	}
+	return nil
+}
+
+// Store implements STORE and UID STORE (RFC 9051 §6.4.6).
+func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	bits, kws, err := storeFlags(flags.Flags)
+	if err != nil {
+		return err
+	}
+	targets, err := s.targets(numSet)
+	if err != nil || len(targets) == 0 {
+		return err
+	}
+	op := storage.FlagsReplace
+	switch flags.Op {
+	case imap.StoreFlagsAdd:
+		op = storage.FlagsAdd
+	case imap.StoreFlagsDel:
+		op = storage.FlagsRemove
+	}
+	ids := make([]int64, len(targets))
+	for i, t := range targets {
+		ids[i] = t.id
+	}
+	sel := s.sel
+	updates, err := s.srv.store.SetFlags(s.ctx, s.accountID, sel.folder.ID, ids, op, bits, kws, int64(options.UnchangedSince))
+	if err != nil {
+		return s.fail("storing flags", err)
+	}
+	sel.mb.applyFlags(updates, sel.v)
+	if flags.Silent {
+		return nil
+	}
+	byID := make(map[int64]storage.FlagUpdate, len(updates))
+	for _, u := range updates {
+		byID[u.ID] = u
+	}
+	for _, t := range targets {
+		u, ok := byID[t.id]
+		if !ok {
+			continue // expunged meanwhile
+		}
+		rw := w.CreateMessage(t.seq)
+		rw.WriteUID(imap.UID(t.uid))
+		rw.WriteFlags(imapFlags(u.Flags, strings.Join(u.Keywords, " ")))
+		if err := rw.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Expunge implements EXPUNGE, UID EXPUNGE (RFC 4315) and the expunge of
+// CLOSE (RFC 9051 §6.4.3, §6.4.9, §6.4.2). The EXPUNGE responses go out
+// when go-imap polls after the command.
+func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
+	if s.sel == nil {
+		return badError("No mailbox selected")
+	}
+	if s.sel.readOnly {
+		// CLOSE on an EXAMINEd mailbox expunges nothing (RFC 9051 §6.4.2);
+		// go-imap's CLOSE passes a writer without a connection.
+		if w == nil || *w == (imapserver.ExpungeWriter{}) {
+			return nil
+		}
+		return noError(imap.ResponseCodeCannot, "Mailbox is read-only (EXAMINE)")
+	}
+	sel := s.sel
+	sel.mb.mu.Lock()
+	maxUID := sel.v.knownMax
+	var ranges []storage.UIDRange
+	if uids != nil && imap.IsSearchRes(*uids) {
+		res := sel.searchRes
+		uids = &res
+	}
+	if uids != nil {
+		top := sel.v.maxUIDLocked()
+		ranges = make([]storage.UIDRange, 0, len(*uids))
+		for _, r := range *uids {
+			lo, hi := staticRange(uint32(r.Start), uint32(r.Stop), top)
+			ranges = append(ranges, storage.UIDRange{Start: lo, Stop: hi})
+		}
+	}
+	sel.mb.mu.Unlock()
+	if uids != nil && len(ranges) == 0 {
+		return nil
+	}
+	removed, err := s.srv.store.ExpungeDeleted(s.ctx, s.accountID, sel.folder.ID, maxUID, ranges)
+	if err != nil {
+		return s.fail("expunging", err)
+	}
+	sel.mb.applyExpunged(removed)
+	return nil
+}
+
+// destination finds the mailbox of COPY, MOVE and APPEND; a missing one is
+// NO [TRYCREATE] (RFC 9051 §6.4.7).
+func (s *session) destination(name string) (*mbox, error) {
+	m, _, err := s.mailbox(name)
+	var ie *imap.Error
+	if errors.As(err, &ie) && ie.Code == imap.ResponseCodeNonExistent {
+		return nil, noError(imap.ResponseCodeTryCreate, "No such mailbox")
+	}
+	return m, err
+}
+
+// Copy implements COPY and UID COPY with COPYUID (RFC 9051 §6.4.7, RFC
+// 4315). Copies share the original's stored bytes.
+func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
+	if s.sel == nil {
+		return nil, badError("No mailbox selected")
+	}
+	dst, err := s.destination(dest)
+	if err != nil {
+		return nil, err
+	}
+	targets, err := s.targets(numSet)
+	if err != nil || len(targets) == 0 {
+		return nil, err
+	}
+	ids := make([]int64, len(targets))
+	for i, t := range targets {
+		ids[i] = t.id
+	}
+	copied, err := s.srv.store.CopyMessages(s.ctx, s.accountID, s.sel.folder.ID, ids, dst.folder.ID)
+	if err != nil {
+		return nil, s.fail("copying", err)
+	}
+	if dst.folder.ID == s.sel.folder.ID {
+		s.sel.mb.sync(s.ctx) // the copies show up in this very session's view
+	}
+	return copyData(dst, copied), nil
+}
+
+func copyData(dst *mbox, copied []storage.Copied) *imap.CopyData {
+	if len(copied) == 0 {
+		return nil
+	}
+	data := &imap.CopyData{UIDValidity: dst.folder.UIDValidity}
+	for _, c := range copied {
+		data.SourceUIDs.AddNum(imap.UID(c.SrcUID))
+		data.DestUIDs.AddNum(imap.UID(c.DstUID))
+	}
+	return data
+}
+
+// Move implements MOVE and UID MOVE (RFC 6851): COPYUID first, then the
+// EXPUNGEs when go-imap polls after the command.
+func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	dst, err := s.destination(dest)
+	if err != nil {
+		return err
+	}
+	sel := s.sel
+	if dst.folder.ID == sel.folder.ID {
+		return noError(imap.ResponseCodeCannot, "Source and destination are the same mailbox")
+	}
+	targets, err := s.targets(numSet)
+	if err != nil || len(targets) == 0 {
+		return err
+	}
+	ids := make([]int64, len(targets))
+	for i, t := range targets {
+		ids[i] = t.id
+	}
+	moved, err := s.srv.store.MoveMessages(s.ctx, s.accountID, sel.folder.ID, ids, dst.folder.ID)
+	if err != nil {
+		return s.fail("moving", err)
+	}
+	removed := make([]storage.Expunged, len(moved))
+	for i, m := range moved {
+		removed[i] = storage.Expunged{ID: m.SrcID, UID: m.SrcUID}
+	}
+	sel.mb.applyExpunged(removed)
+	if data := copyData(dst, moved); data != nil {
+		return w.WriteCopyData(data)
+	}
+	return nil
+}
+
+// Append implements APPEND with APPENDUID (RFC 9051 §6.3.12, RFC 4315)
+// through the one ingest path, internal/delivery.
+func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	dst, err := s.destination(mailbox)
+	if err != nil {
+		return nil, err
+	}
+	bits, kws, err := storeFlags(options.Flags)
+	if err != nil {
+		return nil, err
+	}
+	limit := s.srv.opts.AppendLimit
+	if r.Size() > limit {
+		return nil, noError(imap.ResponseCodeTooBig, "Message is larger than APPENDLIMIT")
+	}
+	raw := make([]byte, r.Size())
+	if _, err := io.ReadFull(r, raw); err != nil {
+		return nil, err // the connection broke; go-imap drops it
+	}
+	if len(raw) == 0 {
+		return nil, noError(imap.ResponseCodeCannot, "Empty message")
+	}
+	res, err := s.srv.opts.Deliverer.Ingest(s.ctx, &delivery.Ingest{
+		Raw:          raw,
+		InternalDate: options.Time,
+		Targets:      []delivery.Target{{AccountID: s.accountID, FolderID: dst.folder.ID, Flags: bits, Keywords: kws}},
+	})
+	if err != nil {
+		return nil, s.fail("appending", err)
+	}
+	tr := res.Targets[0]
+	if tr.Err != nil {
+		return nil, s.fail("appending", tr.Err)
+	}
+	if s.sel != nil && s.sel.folder.ID == dst.folder.ID {
+		s.sel.mb.sync(s.ctx) // EXISTS in the poll that follows
+	}
+	return &imap.AppendData{UID: imap.UID(tr.UID), UIDValidity: dst.folder.UIDValidity}, nil
+}
