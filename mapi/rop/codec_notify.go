@@ -323,6 +323,10 @@ func (d *NotificationData) TableRow(columns []Tag) (mapiprop.PropertyRow, error)
 	if err := r.Err(); err != nil {
 		return mapiprop.PropertyRow{}, fmt.Errorf("rop: decoding notification row: %w", err)
 	}
+	if r.Len() != 0 {
+		// The data is exactly one row; leftovers mean the columns are wrong.
+		return mapiprop.PropertyRow{}, fmt.Errorf("rop: notification row has %d bytes after %d columns", r.Len(), len(columns))
+	}
 	return row, nil
 }
 
