@@ -25,7 +25,7 @@ const (
 // Parse errors; their text is what the client is told after "-ERR ".
 var (
 	errEmptyLine    = errors.New("empty command line")
-	errBadKeyword   = errors.New("command keyword must be 3 or 4 letters")
+	errBadKeyword   = errors.New("command keyword must be 3 or 4 letters or digits")
 	errTooManyArgs  = errors.New("too many arguments")
 	errArgTooLong   = errors.New("argument too long")
 	errControlChars = errors.New("control characters are not allowed in commands")
@@ -60,8 +60,9 @@ func ParseCommand(line []byte) (Command, error) {
 		return Command{}, errBadKeyword
 	}
 	for i := 0; i < len(keyword); i++ {
+		// RFC 1939 §3 keywords are letters; RFC 6856's UTF8 has a digit.
 		c := keyword[i] | 0x20
-		if c < 'a' || c > 'z' {
+		if (c < 'a' || c > 'z') && (keyword[i] < '0' || keyword[i] > '9') {
 			return Command{}, errBadKeyword
 		}
 	}

@@ -314,7 +314,7 @@ func cmdNOOP(s *session, cmd Command) bool {
 		s.protoError("Syntax: NOOP")
 		return false
 	}
-	s.ok("")
+	s.writeLine("+OK")
 	return false
 }
 
