@@ -344,6 +344,9 @@ func (w *imapWorker) do(kind string, f func() error) error {
 // cycle is one pass of the workload; the first error ends it.
 func (w *imapWorker) cycle(ctx context.Context) error {
 	if w.sess == nil {
+		if !time.Now().Before(w.deadline) {
+			return errStop
+		}
 		s, err := connectIMAP(ctx, w.cfg)
 		if err != nil {
 			w.errs.add("connect", err)

@@ -135,9 +135,10 @@ func TestIMAPReconnectLogsInEveryCycle(t *testing.T) {
 	}
 	cycles := resultInt(t, report, "cycles")
 	cfgLogins := loginCount(t, report)
-	// One prefill session, then one connection per LOGIN.
-	if conns := mem.ln.accepted.Load(); conns != cfgLogins+1 {
-		t.Errorf("server accepted %d connections, want LOGINs %d + 1 prefill", conns, cfgLogins)
+	// One prefill session, then one connection per LOGIN; each client may
+	// have connected just before the deadline and then not logged in.
+	if conns := mem.ln.accepted.Load(); conns < cfgLogins+1 || conns > cfgLogins+1+2 {
+		t.Errorf("server accepted %d connections, want LOGINs %d + 1 prefill (+ up to 2 cut by the deadline)", conns, cfgLogins)
 	}
 	if cfgLogins < cycles || cfgLogins > cycles+2 {
 		t.Errorf("%d LOGINs for %d cycles", cfgLogins, cycles)
