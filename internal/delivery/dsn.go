@@ -209,10 +209,12 @@ func (d *DSN) writeHuman(b *bytes.Buffer, host string) {
 	if len(failed) > 0 {
 		b.WriteString("Your message could not be delivered to the following recipients.\r\nThis is a permanent error; the message will not be retried.\r\n\r\n")
 		writeHumanList(b, failed)
+		b.WriteString("\r\n")
 	}
 	if len(delayed) > 0 {
 		b.WriteString("Your message has not been delivered yet to the following recipients.\r\nIt will be retried; you do not need to send it again.\r\n\r\n")
 		writeHumanList(b, delayed)
+		b.WriteString("\r\n")
 	}
 	if len(done) > 0 {
 		b.WriteString("Your message was delivered (or handed on) to the following recipients.\r\n\r\n")

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -363,17 +362,4 @@ func (r *Runner) finish(ctx context.Context, log *slog.Logger, m *storage.QueueM
 	if err := r.store.Write(ctx, record); err != nil {
 		log.Error("recording delivery attempt", "err", err)
 	}
-}
-
-// QueueSummary is one line of `pochta queue list`.
-func QueueSummary(m *storage.QueueMessage) string {
-	var rcpts []string
-	for _, q := range m.Recipients {
-		rcpts = append(rcpts, q.Address+"("+q.State+")")
-	}
-	sender := m.Sender
-	if sender == "" {
-		sender = "<>"
-	}
-	return fmt.Sprintf("%d\t%s\t%d\t%s\t%s\t%s", m.ID, m.CreatedAt.Local().Format(time.DateTime), m.Size, sender, m.NextAttemptAt.Local().Format(time.DateTime), strings.Join(rcpts, " "))
 }
