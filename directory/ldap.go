@@ -151,11 +151,14 @@ func (d *LDAP) externalIDFilter(id string) (string, bool) {
 }
 
 // externalID turns a unique id value into the string kept with the
-// account: text ids (entryUUID) as they are, binary ones (objectGUID) as
-// "hex:" and their hex digits.
+// account: text ids (entryUUID) as they are, binary ones (objectGUID), and
+// text that itself starts with "hex:", as "hex:" and their hex digits.
 func externalID(raw []byte) string {
 	if len(raw) == 0 {
 		return ""
+	}
+	if strings.HasPrefix(string(raw), "hex:") {
+		return "hex:" + hex.EncodeToString(raw)
 	}
 	for _, c := range raw {
 		if c < 0x21 || c > 0x7e {
