@@ -98,7 +98,7 @@ func (s *session) markSeen(sel *selected, targets []target, options *imap.FetchO
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	updates, err := s.srv.store.SetFlags(s.ctx, s.accountID, sel.folder.ID, ids, storage.FlagsAdd, storage.FlagSeen, nil, 0)
+	updates, err := s.setFlags(sel.folder.ID, ids, storage.FlagsAdd, storage.FlagSeen, nil, 0)
 	if err != nil {
 		return nil, s.fail("setting \\Seen", err)
 	}

@@ -450,7 +450,7 @@ func (s *session) renameInbox(t *tree, inbox *mbox, newName string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if _, err := s.srv.store.MoveMessages(s.ctx, s.accountID, inbox.folder.ID, ids, dst); err != nil {
+	if _, err := s.copyMessages(inbox.folder.ID, ids, dst, true); err != nil {
 		return s.fail("moving INBOX", err)
 	}
 	return nil

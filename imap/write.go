@@ -12,6 +12,33 @@ import (
 	"github.com/pochta/pochta/storage"
 )
 
+// setFlags, copyMessages: the store's operations under the account lock
+// (storage.WriteAccountLocked), so concurrent sessions on PostgreSQL
+// neither lose each other's flag changes nor copy what is being expunged.
+func (s *session) setFlags(folder int64, ids []int64, op storage.FlagOp, bits storage.Flags, kws []string, unchangedSince int64) ([]storage.FlagUpdate, error) {
+	var out []storage.FlagUpdate
+	err := s.srv.store.WriteAccountLocked(s.ctx, s.accountID, func(tx *storage.Tx) error {
+		var err error
+		out, err = tx.SetFlags(s.accountID, folder, ids, op, bits, kws, unchangedSince)
+		return err
+	})
+	return out, err
+}
+
+func (s *session) copyMessages(src int64, ids []int64, dst int64, move bool) ([]storage.Copied, error) {
+	var out []storage.Copied
+	err := s.srv.store.WriteAccountLocked(s.ctx, s.accountID, func(tx *storage.Tx) error {
+		var err error
+		if move {
+			out, err = tx.MoveMessages(s.accountID, src, ids, dst)
+		} else {
+			out, err = tx.CopyMessages(s.accountID, src, ids, dst)
+		}
+		return err
+	})
+	return out, err
+}
+
 func (s *session) writable() error {
 	if s.sel == nil {
 		return badError("No mailbox selected")
@@ -47,7 +74,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		ids[i] = t.id
 	}
 	sel := s.sel
-	updates, err := s.srv.store.SetFlags(s.ctx, s.accountID, sel.folder.ID, ids, op, bits, kws, int64(options.UnchangedSince))
+	updates, err := s.setFlags(sel.folder.ID, ids, op, bits, kws, int64(options.UnchangedSince))
 	if err != nil {
 		return s.fail("storing flags", err)
 	}
@@ -146,7 +173,7 @@ func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) 
 	for i, t := range targets {
 		ids[i] = t.id
 	}
-	copied, err := s.srv.store.CopyMessages(s.ctx, s.accountID, s.sel.folder.ID, ids, dst.folder.ID)
+	copied, err := s.copyMessages(s.sel.folder.ID, ids, dst.folder.ID, false)
 	if err != nil {
 		return nil, s.fail("copying", err)
 	}
@@ -190,7 +217,7 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	for i, t := range targets {
 		ids[i] = t.id
 	}
-	moved, err := s.srv.store.MoveMessages(s.ctx, s.accountID, sel.folder.ID, ids, dst.folder.ID)
+	moved, err := s.copyMessages(sel.folder.ID, ids, dst.folder.ID, true)
 	if err != nil {
 		return s.fail("moving", err)
 	}

@@ -55,7 +55,7 @@ func (s *Store) MessagesForFetch(ctx context.Context, accountID, folderID int64,
 // order and publishes MessageExpunged for each after the commit.
 func (s *Store) ExpungeDeleted(ctx context.Context, accountID, folderID int64, maxUID uint32, uids []UIDRange) ([]Expunged, error) {
 	var out []Expunged
-	err := s.Write(ctx, func(tx *Tx) error {
+	err := s.WriteAccountLocked(ctx, accountID, func(tx *Tx) error {
 		out = out[:0]
 		base := "flags & ? <> 0 AND flags & ? = 0 AND uid <= ?"
 		baseArgs := []any{int64(FlagDeleted), int64(FlagAssociated), maxUID}
@@ -84,4 +84,23 @@ func (s *Store) ExpungeDeleted(ctx context.Context, accountID, folderID int64, m
 	}
 	slices.SortFunc(out, func(a, b Expunged) int { return int(a.UID) - int(b.UID) })
 	return out, nil
+}
+
+// WriteAccountLocked is Write for read-then-write work on one account's
+// messages (flag changes, copies, moves, expunges): on PostgreSQL it first
+// locks the account's mailbox row, which every writer of the account takes
+// anyway to number its change, so fn's reads see every earlier commit and
+// no concurrent writer can slip in between a read and the write based on
+// it. Without the lock, READ COMMITTED lets a copy read a message that a
+// concurrent expunge is deleting (and fail on its freed blob), and two
+// flag changes overwrite each other. sqlite has one writer; nothing to do.
+func (s *Store) WriteAccountLocked(ctx context.Context, accountID int64, fn func(tx *Tx) error) error {
+	return s.Write(ctx, func(tx *Tx) error {
+		if s.driver == "postgres" {
+			if err := tx.db.Exec("SELECT 1 FROM mailboxes WHERE account_id = ? FOR UPDATE", accountID).Error; err != nil {
+				return fmt.Errorf("storage: locking mailbox: %w", err)
+			}
+		}
+		return fn(tx)
+	})
 }

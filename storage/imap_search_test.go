@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -265,6 +267,52 @@ func TestIMAPExpungeDeletedAndMetaAfter(t *testing.T) {
 		}
 		if len(rows) != 2 || rows[0].Parsed != nil {
 			t.Fatalf("rows for fetch: %d (parsed %v), want 2 without part trees", len(rows), rows[0].Parsed)
+		}
+	})
+}
+
+// TestIMAPWriteAccountLockedNoLostFlags: concurrent read-then-write flag
+// changes under the account lock never overwrite each other (PostgreSQL's
+// READ COMMITTED would without it).
+func TestIMAPWriteAccountLockedNoLostFlags(t *testing.T) {
+	backends(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		folder := imapFixture(t, s, 3, 1)
+		meta, err := s.FolderMeta(ctx, 3, folder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := meta[0].ID
+		bits := []storage.Flags{storage.FlagSeen, storage.FlagAnswered, storage.FlagFlagged, storage.FlagDraft}
+		for round := range 15 {
+			if _, err := s.SetFlags(ctx, 3, folder, []int64{id}, storage.FlagsReplace, 0, nil, 0); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for _, b := range bits {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					err := s.WriteAccountLocked(ctx, 3, func(tx *storage.Tx) error {
+						_, err := tx.SetFlags(3, folder, []int64{id}, storage.FlagsAdd, b, []string{fmt.Sprintf("k%d", b)}, 0)
+						return err
+					})
+					if err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			meta, err := s.FolderMeta(ctx, 3, folder)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := meta[0].Flags; got != storage.FlagSeen|storage.FlagAnswered|storage.FlagFlagged|storage.FlagDraft {
+				t.Fatalf("round %d: flags %b, a concurrent change was lost", round, got)
+			}
+			if n := len(strings.Fields(meta[0].Keywords)); n != 4 {
+				t.Fatalf("round %d: keywords %q, a concurrent change was lost", round, meta[0].Keywords)
+			}
 		}
 	})
 }
