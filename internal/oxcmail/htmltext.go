@@ -47,18 +47,16 @@ func HTMLToText(s string) string {
 				sb.WriteString(text)
 				continue
 			}
-			for _, f := range strings.FieldsFunc(text, isHTMLSpace) {
-				if space || (sb.Len() > 0 && startsWithSpace(text) && !endsWithNewline(&sb)) {
-					if !endsWithNewline(&sb) && !endsWithSpace(&sb) {
-						sb.WriteByte(' ')
-					}
+			for _, r := range text {
+				if isHTMLSpace(r) {
+					space = true
+					continue
+				}
+				if space && !endsWithNewline(&sb) && !endsWithSpace(&sb) {
+					sb.WriteByte(' ')
 				}
 				space = false
-				sb.WriteString(f)
-				text = text[strings.Index(text, f)+len(f):]
-			}
-			if text != "" && strings.IndexFunc(text, isHTMLSpace) >= 0 {
-				space = true
+				sb.WriteRune(r)
 			}
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
 			name, hasAttr := z.TagName()
@@ -146,10 +144,6 @@ func HTMLToText(s string) string {
 
 func isHTMLSpace(r rune) bool {
 	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\u00a0'
-}
-
-func startsWithSpace(s string) bool {
-	return s != "" && strings.IndexFunc(s[:1], isHTMLSpace) == 0
 }
 
 func endsWithNewline(sb *strings.Builder) bool {

@@ -250,9 +250,12 @@ func (c *converter) convert(root *message.Part, depth int) *Message {
 	if hasDate {
 		p.Set(mp.TimeValue(mp.PidTagClientSubmitTime, sent))
 	}
-	delivery := c.opts.DeliveryTime
-	if delivery.IsZero() && depth == 0 {
-		delivery = receivedTime(hdr)
+	var delivery time.Time
+	if depth == 0 {
+		delivery = c.opts.DeliveryTime
+		if delivery.IsZero() {
+			delivery = receivedTime(hdr)
+		}
 	}
 	if delivery.IsZero() && hasDate {
 		delivery = sent
@@ -419,7 +422,8 @@ func (c *converter) convert(root *message.Part, depth int) *Message {
 	// Attachments (MS-OXCMAIL 2.2.3.4).
 	switch smime {
 	case "signed":
-		hasAtt := hasRealAttachments(pseudo)
+		// The signature part is no attachment of the signed content.
+		hasAtt := len(root.Parts) > 0 && hasRealAttachments(&message.Parsed{Root: root.Parts[0]})
 		m.Attachments = []*Attachment{c.smimeAttachment(root, true)}
 		p.setBool(mp.PidTagHasAttachments, hasAtt)
 	case "opaque":
