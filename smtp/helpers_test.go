@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 
 // harness is a running MX and submission service over a test store.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	env      *testenv.Env
 	d        *delivery.Deliverer
 	th       *throttle.Throttle
@@ -52,7 +52,7 @@ type harnessConfig struct {
 	opts          func(*Options)
 }
 
-func newHarness(t *testing.T, cfgs ...harnessConfig) *harness {
+func newHarness(t testing.TB, cfgs ...harnessConfig) *harness {
 	t.Helper()
 	var cfg harnessConfig
 	if len(cfgs) > 0 {
