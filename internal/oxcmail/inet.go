@@ -959,10 +959,16 @@ func (c *converter) headerProps(p *Props, h headers) {
 		default:
 			continue
 		}
-		if n >= maxHeaderProps || len(key) > 120 {
+		if len(key) > 120 {
 			continue
 		}
-		n++
+		if !wellKnownHeaders[key] {
+			// Only lookups, but still bounded per message.
+			if n >= maxHeaderProps {
+				continue
+			}
+			n++
+		}
 		c.named = append(c.named, pendingNamed{props: p, name: mp.StringName(mp.PS_INTERNET_HEADERS, key),
 			create: wellKnownHeaders[key], typ: mp.PtypString, value: cleanString(headerText(f.Value))})
 	}
