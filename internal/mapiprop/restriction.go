@@ -228,8 +228,9 @@ func (r *Reader) Restriction() Restriction {
 	switch typ {
 	case RestrictAnd, RestrictOr:
 		n := r.count()
-		// Every child takes at least 5 bytes (an Exist restriction).
-		if uint64(n)*5 > uint64(r.Len()) {
+		// Every child takes at least 3 bytes (an empty And/Or, or a
+		// Comment without values or child).
+		if uint64(n)*3 > uint64(r.Len()) {
 			r.Fail(fmt.Errorf("%w: %d restrictions cannot fit in %d bytes", ErrTruncated, n, r.Len()))
 			return nil
 		}

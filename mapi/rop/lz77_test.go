@@ -26,24 +26,40 @@ func compressLZ77(src []byte) []byte {
 			out = append(out, 0, 0, 0, 0)
 		}
 	}
+	// Candidate match positions by 3-byte prefix, newest last; only the
+	// last few are tried, which keeps the test compressor fast.
+	chains := map[[3]byte][]int{}
+	remember := func(pos int) {
+		if pos+3 > len(src) {
+			return
+		}
+		k := [3]byte(src[pos : pos+3])
+		c := append(chains[k], pos)
+		if len(c) > 16 {
+			c = c[len(c)-16:]
+		}
+		chains[k] = c
+	}
 	for i := 0; i < len(src); {
 		bestLen, bestOff := 0, 0
-		start := i - 8192
-		if start < 0 {
-			start = 0
-		}
-		for j := start; j < i; j++ {
-			n := 0
-			for i+n < len(src) && src[j+n] == src[i+n] {
-				n++
-			}
-			if n > bestLen {
-				bestLen, bestOff = n, i-j
+		if i+3 <= len(src) {
+			for _, j := range chains[[3]byte(src[i:i+3])] {
+				if i-j > 8192 {
+					continue
+				}
+				n := 0
+				for i+n < len(src) && src[j+n] == src[i+n] {
+					n++
+				}
+				if n > bestLen {
+					bestLen, bestOff = n, i-j
+				}
 			}
 		}
 		if bestLen < 3 {
 			out = append(out, src[i])
 			flag(0)
+			remember(i)
 			i++
 			continue
 		}
@@ -83,6 +99,9 @@ func compressLZ77(src []byte) []byte {
 			}
 		}
 		flag(1)
+		for k := i; k < i+bestLen; k++ {
+			remember(k)
+		}
 		i += bestLen
 	}
 	// End marker: the unused flag bits are all ones.
