@@ -34,6 +34,9 @@ type LDAP struct {
 	down     atomic.Bool
 	userAttr []string
 	grpAttr  []string
+	// loginAttrs are LoginAttributes and the mail attribute: a user can
+	// always log in with the primary address.
+	loginAttrs []string
 }
 
 var _ Directory = (*LDAP)(nil)
@@ -53,6 +56,7 @@ func NewLDAP(opts LDAPOptions) (*LDAP, error) {
 	d.svc = newLDAPPool(d, o.PoolSize, true)
 	d.auth = newLDAPPool(d, o.PoolSize, false)
 	a := o.Attributes
+	d.loginAttrs = nonEmpty(append(slices.Clone(o.LoginAttributes), a.Mail)...)
 	d.userAttr = nonEmpty("cn", "sn", "givenName", a.Mail, a.Aliases, a.DisplayName, a.Title, a.Department, a.Phone, a.Office, a.Company, a.UniqueID)
 	d.grpAttr = nonEmpty("cn", a.Mail, a.Aliases, a.DisplayName, a.UniqueID, o.GroupMemberAttribute, o.GroupMemberUIDAttribute)
 	return d, nil
@@ -128,10 +132,11 @@ func (d *LDAP) addressFilter(addr string) string {
 	return orFilter(f...)
 }
 
-// loginFilter matches user entries whose login attributes equal login.
+// loginFilter matches user entries whose login attributes (or primary
+// address) equal login.
 func (d *LDAP) loginFilter(login string) string {
 	var f []string
-	for _, a := range d.opts.LoginAttributes {
+	for _, a := range d.loginAttrs {
 		f = append(f, eqFilter(a, login))
 	}
 	return andFilter(d.opts.UserFilter, orFilter(f...))

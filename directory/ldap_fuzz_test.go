@@ -45,12 +45,12 @@ func FuzzLDAPLoginFilter(f *testing.F) {
 				t.Fatalf("login %q: filter shape changed: %s", login, d.loginFilter(login))
 			}
 			or := p.Children[1]
-			if len(d.opts.LoginAttributes) > 1 && (or.Tag != ldap.FilterOr || len(or.Children) != len(d.opts.LoginAttributes)) {
+			if or.Tag != ldap.FilterOr || len(or.Children) != len(d.loginAttrs) {
 				t.Fatalf("login %q: login part changed: %s", login, d.loginFilter(login))
 			}
 			for i, c := range or.Children {
 				attr, val := equality(t, c)
-				if attr != d.opts.LoginAttributes[i] || val != login {
+				if attr != d.loginAttrs[i] || val != login {
 					t.Fatalf("login %q: assertion %s=%q", login, attr, val)
 				}
 			}

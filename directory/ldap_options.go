@@ -53,8 +53,8 @@ type LDAPOptions struct {
 	BaseDN string
 	// UserFilter matches user entries, such as (objectClass=inetOrgPerson).
 	UserFilter string
-	// LoginAttributes are matched against the login name; the first one is
-	// also what posixGroup memberUid values name.
+	// LoginAttributes are matched against the login name, as is the mail
+	// attribute; the first one is also what posixGroup memberUid values name.
 	LoginAttributes []string
 	Attributes      LDAPAttributes
 	// AliasPrefix marks alias values that are mail addresses: "smtp:" for

@@ -383,3 +383,15 @@ func TestLDAPOptionsRefused(t *testing.T) {
 		t.Errorf("valid options refused: %v", err)
 	}
 }
+
+// The primary address is always a login, whatever LoginAttributes says.
+func TestLDAPLoginByMailAlways(t *testing.T) {
+	srv := startOpenLDAP(t, nil)
+	e := newOpenLDAP(t, srv, func(o *directory.LDAPOptions) { o.LoginAttributes = []string{"uid"} })
+	a := mustAuth(t, e.LDAP, "carol@example.com", "carol-pw")
+	if b := mustAuth(t, e.LDAP, "carol", "carol-pw"); b.ID != a.ID {
+		t.Errorf("uid and mail logins give accounts %d and %d", b.ID, a.ID)
+	}
+	// An alias is an address to deliver to, not a login.
+	wantAuthFailed(t, e.LDAP, "a.archer@example.com", "alice-pw")
+}
