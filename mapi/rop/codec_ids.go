@@ -134,6 +134,8 @@ const (
 	RopHardDeleteMessages                       RopID = 0x91
 	RopHardDeleteMessagesAndSubfolders          RopID = 0x92
 	RopSetLocalReplicaMidsetDeleted             RopID = 0x93
+	RopFastTransferDestinationPutBufferExtended RopID = 0x9D
+	RopWriteStreamExtended                      RopID = 0xA3
 	RopBackoff                                  RopID = 0xF9
 	RopLogon                                    RopID = 0xFE
 	RopBufferTooSmall                           RopID = 0xFF
@@ -212,7 +214,9 @@ var ropNames = map[RopID]string{
 	RopWriteAndCommitStream: "RopWriteAndCommitStream", RopHardDeleteMessages: "RopHardDeleteMessages",
 	RopHardDeleteMessagesAndSubfolders: "RopHardDeleteMessagesAndSubfolders",
 	RopSetLocalReplicaMidsetDeleted:    "RopSetLocalReplicaMidsetDeleted", RopBackoff: "RopBackoff",
-	RopLogon: "RopLogon", RopBufferTooSmall: "RopBufferTooSmall",
+	RopFastTransferDestinationPutBufferExtended: "RopFastTransferDestinationPutBufferExtended",
+	RopWriteStreamExtended:                      "RopWriteStreamExtended",
+	RopLogon:                                    "RopLogon", RopBufferTooSmall: "RopBufferTooSmall",
 }
 
 func (id RopID) String() string {

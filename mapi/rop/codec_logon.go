@@ -686,3 +686,68 @@ func (x *WritePerUserInformationRequest) decodeRequest(r *mapiprop.Reader, ctx *
 type WritePerUserInformationResponse struct{ ResponseHeader }
 
 func (*WritePerUserInformationResponse) RopID() RopID { return RopWritePerUserInformation }
+
+// GetLocalReplicaIdsRequest reserves IdCount GLOBCNTs for client-side ID
+// allocation (MS-OXCROPS 2.2.13.13.1; MS-OXCFXICS 2.2.3.2.4.7).
+type GetLocalReplicaIdsRequest struct {
+	RequestHeader
+	IdCount uint32
+}
+
+func (*GetLocalReplicaIdsRequest) RopID() RopID { return RopGetLocalReplicaIds }
+func (x *GetLocalReplicaIdsRequest) encodeRequest(w *mapiprop.Writer) {
+	w.U8(x.InputHandleIndex)
+	w.U32(x.IdCount)
+}
+func (x *GetLocalReplicaIdsRequest) decodeRequest(r *mapiprop.Reader, _ *RequestContext) {
+	x.InputHandleIndex = r.U8()
+	x.IdCount = r.U32()
+}
+
+// GetLocalReplicaIdsResponse (MS-OXCROPS 2.2.13.13.2): the replica GUID and
+// the first GLOBCNT of the reserved range.
+type GetLocalReplicaIdsResponse struct {
+	ResponseHeader
+	ReplGUID    GUID
+	GlobalCount [6]byte
+}
+
+func (*GetLocalReplicaIdsResponse) RopID() RopID { return RopGetLocalReplicaIds }
+func (x *GetLocalReplicaIdsResponse) encodeResponse(w *mapiprop.Writer) {
+	if x.put(w) {
+		w.GUID(x.ReplGUID)
+		w.Raw(x.GlobalCount[:])
+	}
+}
+func (x *GetLocalReplicaIdsResponse) decodeResponse(r *mapiprop.Reader, _ *ResponseContext) {
+	if x.get(r) {
+		x.ReplGUID = r.GUID()
+		copy(x.GlobalCount[:], r.Bytes(6))
+	}
+}
+
+// TellVersionRequest tells the server the client's version
+// (MS-OXCROPS 2.2.12.8.1).
+type TellVersionRequest struct {
+	RequestHeader
+	Version [3]uint16
+}
+
+func (*TellVersionRequest) RopID() RopID { return RopTellVersion }
+func (x *TellVersionRequest) encodeRequest(w *mapiprop.Writer) {
+	w.U8(x.InputHandleIndex)
+	for _, v := range x.Version {
+		w.U16(v)
+	}
+}
+func (x *TellVersionRequest) decodeRequest(r *mapiprop.Reader, _ *RequestContext) {
+	x.InputHandleIndex = r.U8()
+	for i := range x.Version {
+		x.Version[i] = r.U16()
+	}
+}
+
+// TellVersionResponse (MS-OXCROPS 2.2.12.8.2).
+type TellVersionResponse struct{ ResponseHeader }
+
+func (*TellVersionResponse) RopID() RopID { return RopTellVersion }

@@ -214,6 +214,12 @@ func newRequest(id RopID) Request {
 		return &UpdateDeferredActionMessagesRequest{}
 	case RopRegisterNotification:
 		return &RegisterNotificationRequest{}
+	case RopWriteStreamExtended:
+		return &WriteStreamExtendedRequest{}
+	case RopGetLocalReplicaIds:
+		return &GetLocalReplicaIdsRequest{}
+	case RopTellVersion:
+		return &TellVersionRequest{}
 	}
 	return nil
 }
@@ -430,6 +436,12 @@ func newResponse(id RopID) Response {
 		return &UpdateDeferredActionMessagesResponse{}
 	case RopRegisterNotification:
 		return &RegisterNotificationResponse{}
+	case RopWriteStreamExtended:
+		return &WriteStreamExtendedResponse{}
+	case RopGetLocalReplicaIds:
+		return &GetLocalReplicaIdsResponse{}
+	case RopTellVersion:
+		return &TellVersionResponse{}
 	case RopNotify:
 		return &NotifyResponse{}
 	case RopPending:

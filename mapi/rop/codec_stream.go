@@ -365,3 +365,36 @@ func (x *CloneStreamRequest) decodeRequest(r *mapiprop.Reader, _ *RequestContext
 type CloneStreamResponse struct{ ResponseHeader }
 
 func (*CloneStreamResponse) RopID() RopID { return RopCloneStream }
+
+// WriteStreamExtendedRequest (MS-OXCROPS 2.2.9.4.1).
+type WriteStreamExtendedRequest struct {
+	RequestHeader
+	Data []byte
+}
+
+func (*WriteStreamExtendedRequest) RopID() RopID { return RopWriteStreamExtended }
+func (x *WriteStreamExtendedRequest) encodeRequest(w *mapiprop.Writer) {
+	w.U8(x.InputHandleIndex)
+	putSized(w, x.Data, "stream data")
+}
+func (x *WriteStreamExtendedRequest) decodeRequest(r *mapiprop.Reader, _ *RequestContext) {
+	x.InputHandleIndex = r.U8()
+	x.Data = getSized(r)
+}
+
+// WriteStreamExtendedResponse (MS-OXCROPS 2.2.9.4.2): a 32-bit WrittenSize,
+// on the wire whatever the ReturnValue.
+type WriteStreamExtendedResponse struct {
+	ResponseHeader
+	WrittenSize uint32
+}
+
+func (*WriteStreamExtendedResponse) RopID() RopID { return RopWriteStreamExtended }
+func (x *WriteStreamExtendedResponse) encodeResponse(w *mapiprop.Writer) {
+	x.put(w)
+	w.U32(x.WrittenSize)
+}
+func (x *WriteStreamExtendedResponse) decodeResponse(r *mapiprop.Reader, _ *ResponseContext) {
+	x.get(r)
+	x.WrittenSize = r.U32()
+}

@@ -181,6 +181,10 @@ func (x *QueryRowsResponse) decodeResponse(r *mapiprop.Reader, ctx *ResponseCont
 		x.Origin = r.U8()
 		n := int(r.U16())
 		x.Columns = ctx.Columns
+		if n > 0 && len(x.Columns) == 0 {
+			r.Failf("RopQueryRows rows without the table's column set")
+			return
+		}
 		x.Rows = r.PropertyRows(x.Columns, n)
 	}
 }
@@ -443,6 +447,10 @@ func (x *FindRowResponse) decodeResponse(r *mapiprop.Reader, ctx *ResponseContex
 		x.RowNoLongerVisible = r.Bool()
 		x.Columns = ctx.Columns
 		if r.Bool() {
+			if len(x.Columns) == 0 {
+				r.Failf("RopFindRow row without the table's column set")
+				return
+			}
 			row := r.PropertyRow(x.Columns)
 			x.Row = &row
 		}
@@ -521,6 +529,10 @@ func (x *ExpandRowResponse) decodeResponse(r *mapiprop.Reader, ctx *ResponseCont
 		x.ExpandedRowCount = r.U32()
 		n := int(r.U16())
 		x.Columns = ctx.Columns
+		if n > 0 && len(x.Columns) == 0 {
+			r.Failf("RopExpandRow rows without the table's column set")
+			return
+		}
 		x.Rows = r.PropertyRows(x.Columns, n)
 	}
 }

@@ -325,3 +325,10 @@ func TestBackoff(t *testing.T) {
 		t.Fatalf("got %#v %v", got, err)
 	}
 }
+
+func TestRowsNeedColumns(t *testing.T) {
+	out, _ := MarshalResponses([]Response{&QueryRowsResponse{ResponseHeader: rs(2), Columns: tCols, Rows: tRows}}, 0)
+	if _, err := DecodeResponses(out, []Request{&QueryRowsRequest{RequestHeader: rq(2)}}, ResponseOptions{}); err == nil {
+		t.Error("rows decoded without a column set")
+	}
+}

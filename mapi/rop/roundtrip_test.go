@@ -250,6 +250,11 @@ func ropCases() []ropCase {
 			&RegisterNotificationResponse{rs(8)}, nil, 6},
 		{&RegisterNotificationRequest{RequestHeader: rq(0), OutputHandleIndex: 8, NotificationTypes: uint8(NotifyNewMail), WantWholeStore: true},
 			&RegisterNotificationResponse{rs(8)}, nil, 6},
+		{&WriteStreamExtendedRequest{RequestHeader: rq(6), Data: []byte("extended")},
+			&WriteStreamExtendedResponse{ResponseHeader: rs(6), WrittenSize: 8}, nil, 10},
+		{&GetLocalReplicaIdsRequest{RequestHeader: rq(0), IdCount: 1000},
+			&GetLocalReplicaIdsResponse{ResponseHeader: rs(0), ReplGUID: tGUID, GlobalCount: mp.GlobalCounterBytes(0x100)}, nil, 6},
+		{&TellVersionRequest{RequestHeader: rq(5), Version: [3]uint16{16, 0, 0x8000 | 17928}}, &TellVersionResponse{rs(5)}, nil, 6},
 	}
 }
 
