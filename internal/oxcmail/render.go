@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"mime"
 	"path"
 	"strings"
 	"time"
@@ -409,9 +410,10 @@ func (r *renderer) attachment(a *Attachment, depth int) (*entity, error) {
 	if len(data) == 0 && method != mp.AttachMethodByValue {
 		return nil, nil
 	}
-	mimeTag := strings.ToLower(strings.TrimSpace(p.String(mp.PidTagAttachMimeTag)))
-	if i := strings.IndexByte(mimeTag, ';'); i >= 0 {
-		mimeTag = strings.TrimSpace(mimeTag[:i])
+	mimeTag, tagParams, _ := mime.ParseMediaType(p.String(mp.PidTagAttachMimeTag))
+	charset := p.String(PidTagTextAttachmentCharset)
+	if charset == "" {
+		charset = tagParams["charset"]
 	}
 	if !validMediaType(mimeTag) {
 		mimeTag = typeForExtension(path.Ext(name))
@@ -438,8 +440,8 @@ func (r *renderer) attachment(a *Attachment, depth int) (*entity, error) {
 	default:
 		e.mediaType, e.encoding, e.body = mimeTag, "base64", encodeBase64(data)
 		if strings.HasPrefix(mimeTag, "text/") {
-			if cs := p.String(PidTagTextAttachmentCharset); cs != "" && isToken(cs) {
-				e.params = append(e.params, paramValue("charset", cs)...)
+			if charset != "" && isToken(charset) {
+				e.params = append(e.params, paramValue("charset", charset)...)
 			}
 		}
 	}
