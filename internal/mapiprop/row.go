@@ -25,8 +25,9 @@ type PropertyRow struct {
 }
 
 // NewPropertyRow builds a row for the given columns, choosing the flagged
-// form when any value is missing (PtypNull) or an error that the column
-// type cannot carry. len(values) must equal len(columns).
+// form when any value is missing (PtypNull) or an error (PtypErrorCode in a
+// column not of that type), as Exchange and gromox do (MS-OXCDATA 2.8.1).
+// len(values) must equal len(columns).
 func NewPropertyRow(columns []Tag, values []Value) PropertyRow {
 	row := PropertyRow{Values: values}
 	for i, v := range values {
@@ -38,7 +39,7 @@ func NewPropertyRow(columns []Tag, values []Value) PropertyRow {
 		case PtypNull:
 			row.Flagged = true
 		case PtypErrorCode:
-			if ct != PtypErrorCode && ct != PtypUnspecified {
+			if ct != PtypErrorCode {
 				row.Flagged = true
 			}
 		}

@@ -247,3 +247,16 @@ func TestSortOrderSet(t *testing.T) {
 		t.Error("more categories than keys accepted")
 	}
 }
+
+func TestNewPropertyRowFlagsErrorsInUnspecifiedColumns(t *testing.T) {
+	cols := []Tag{NewTag(0x0037, PtypUnspecified)}
+	if !NewPropertyRow(cols, []Value{ErrorValue(PidTagSubject, ErrNotFound)}).Flagged {
+		t.Error("error in an unspecified column gave a standard row")
+	}
+	if NewPropertyRow(cols, []Value{StringValue(PidTagSubject, "s")}).Flagged {
+		t.Error("plain value gave a flagged row")
+	}
+	if NewPropertyRow([]Tag{NewTag(1, PtypErrorCode)}, []Value{ErrorValue(NewTag(1, 0), ErrNotFound)}).Flagged {
+		t.Error("error in a PtypErrorCode column gave a flagged row")
+	}
+}

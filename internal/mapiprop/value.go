@@ -26,7 +26,7 @@ import (
 //	PtypServerId               []byte
 //	PtypRestriction            Restriction
 //	PtypRuleAction             RuleActions
-//	PtypBinary, PtypObject     []byte
+//	PtypBinary, PtypObject     []byte (PtypObject uses the binary layout, as gromox does)
 //	PtypMultipleInteger16      []int16
 //	PtypMultipleInteger32      []int32
 //	PtypMultipleFloating32     []float32
