@@ -30,6 +30,7 @@ type LDAP struct {
 	svc      *ldapPool // service-bound connections for searches
 	auth     *ldapPool // connections for password binds only
 	cache    *ldapCache
+	galCache *ldapCache // whole result lists, so far fewer of them
 	baseDN   *ldap.DN
 	down     atomic.Bool
 	userAttr []string
@@ -49,7 +50,7 @@ func NewLDAP(opts LDAPOptions) (*LDAP, error) {
 		return nil, err
 	}
 	d := &LDAP{opts: o, local: o.Local, log: o.Logger.With("component", "directory", "backend", "ldap"),
-		cache: newLDAPCache(o.CacheTTL, 20000)}
+		cache: newLDAPCache(o.CacheTTL, 20000), galCache: newLDAPCache(o.CacheTTL, 64)}
 	if d.baseDN, err = ldap.ParseDN(o.BaseDN); err != nil {
 		return nil, fmt.Errorf("%w: LDAP base DN: %v", ErrInvalid, err)
 	}
@@ -80,7 +81,10 @@ func (d *LDAP) Close() error {
 }
 
 // PurgeCache forgets cached lookups, so changes made in LDAP show at once.
-func (d *LDAP) PurgeCache() { d.cache.purge() }
+func (d *LDAP) PurgeCache() {
+	d.cache.purge()
+	d.galCache.purge()
+}
 
 // ldapUser is what Pochta reads of a user entry.
 type ldapUser struct {
@@ -487,6 +491,7 @@ type expansion struct {
 	seen     map[string]bool // group DNs already expanded
 	accounts map[int64]bool
 	external map[string]bool
+	inGroup  bool // expanding a group (not resolving one user)
 }
 
 func (d *LDAP) resolveAddress(ctx context.Context, addr string, x *expansion) (ResolutionKind, error) {
@@ -530,6 +535,11 @@ func (d *LDAP) addMember(ctx context.Context, u *ldapUser, x *expansion) error {
 		return nil
 	}
 	a, err := d.link(ctx, u)
+	if errors.Is(err, ErrExists) && x.inGroup {
+		// One member whose address clashes with another account must not
+		// stop delivery to the rest of the group; link logged it.
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -566,6 +576,7 @@ func (d *LDAP) addContact(ctx context.Context, u *ldapUser, x *expansion, depth 
 }
 
 func (d *LDAP) expandGroup(ctx context.Context, g *ldapGroup, x *expansion, depth int) error {
+	x.inGroup = true
 	key := strings.ToLower(g.dn)
 	if x.seen[key] || depth > maxGroupDepth {
 		return nil

@@ -26,7 +26,7 @@ func (d *LDAP) SearchGAL(ctx context.Context, query string, limit int, cursor st
 		limit = 100
 	}
 	q := strings.ToLower(strings.TrimSpace(query))
-	all, err := cached(d.cache, "gal\x00"+q, func() (*galResult, error) { return d.galSearch(ctx, q) })
+	all, err := cached(d.galCache, q, func() (*galResult, error) { return d.galSearch(ctx, q) })
 	if err != nil {
 		return nil, "", err
 	}

@@ -395,3 +395,28 @@ func TestLDAPLoginByMailAlways(t *testing.T) {
 	// An alias is an address to deliver to, not a login.
 	wantAuthFailed(t, e.LDAP, "a.archer@example.com", "alice-pw")
 }
+
+// An LDAP user whose address a local account already has cannot be
+// linked: asking for that user is an error (not "unknown"), and a group
+// that contains the user still reaches its other members.
+func TestLDAPAddressClash(t *testing.T) {
+	srv := startOpenLDAP(t, nil)
+	e := newOpenLDAP(t, srv)
+	ctx := context.Background()
+	if _, err := e.Dir.AddAccount(ctx, directory.NewAccount{Address: "carol@example.com", Password: "local-pw"}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := e.LDAP.Resolve(ctx, "carol@example.com"); !errors.Is(err, directory.ErrExists) {
+		t.Errorf("Resolve(carol) = %+v, %v; want ErrExists", r, err)
+	}
+	if _, err := e.LDAP.Authenticate(ctx, "carol", "carol-pw"); !errors.Is(err, directory.ErrExists) {
+		t.Errorf("Authenticate(carol): %v; want ErrExists", err)
+	}
+	r, err := e.LDAP.Resolve(ctx, "all@example.com")
+	if err != nil || !slices.Equal(addresses(r.Accounts), []string{"alice@example.com", "bob@example.com"}) {
+		t.Errorf("Resolve(all) = %+v, %v; want alice and bob", r, err)
+	}
+	if !strings.Contains(e.Logs.String(), "belongs to another account") {
+		t.Error("the clash was not logged")
+	}
+}
