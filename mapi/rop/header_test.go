@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	mp "github.com/pochta/pochta/internal/mapiprop"
 )
@@ -330,5 +331,24 @@ func TestRowsNeedColumns(t *testing.T) {
 	out, _ := MarshalResponses([]Response{&QueryRowsResponse{ResponseHeader: rs(2), Columns: tCols, Rows: tRows}}, 0)
 	if _, err := DecodeResponses(out, []Request{&QueryRowsRequest{RequestHeader: rq(2)}}, ResponseOptions{}); err == nil {
 		t.Error("rows decoded without a column set")
+	}
+}
+
+func TestSmallHelpers(t *testing.T) {
+	lt := NewLogonTime(time.Date(2026, 11, 29, 15, 43, 13, 0, time.UTC)) // a Sunday
+	if lt != (LogonTime{Seconds: 13, Minutes: 43, Hour: 15, DayOfWeek: 0, Day: 29, Month: 11, Year: 2026}) {
+		t.Errorf("logon time %+v", lt)
+	}
+	if (&ReadStreamRequest{ByteCount: 100, MaximumByteCount: 7}).Limit() != 100 ||
+		(&ReadStreamRequest{ByteCount: ReadStreamMaxSentinel, MaximumByteCount: 1 << 20}).Limit() != 1<<20 {
+		t.Error("ReadStreamRequest.Limit")
+	}
+	if RopID(0x70).String() != "RopSynchronizationConfigure" || RopID(0x00).String() != "Rop(0x00)" {
+		t.Error("RopID names")
+	}
+	ue := &UnknownRopError{RopID: 0x70, Offset: 3}
+	de := &DecodeError{RopID: RopQueryRows, Offset: 5, Err: mp.ErrTruncated}
+	if ue.Error() == "" || de.Error() == "" || !errors.Is(de, mp.ErrTruncated) {
+		t.Error("error texts")
 	}
 }
