@@ -245,9 +245,11 @@ func (o LDAPOptions) withDefaults() (LDAPOptions, error) {
 			return o, fmt.Errorf("%w: LDAP attribute name %q", ErrInvalid, n)
 		}
 	}
-	for i, d := range o.Domains {
-		o.Domains[i] = NormalizeAddress(d)
+	domains := make([]string, 0, len(o.Domains))
+	for _, d := range o.Domains {
+		domains = append(domains, NormalizeAddress(d))
 	}
+	o.Domains = domains
 	if o.TLSConfig == nil {
 		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		if o.CAFile != "" {

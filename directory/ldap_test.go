@@ -420,3 +420,20 @@ func TestLDAPAddressClash(t *testing.T) {
 		t.Error("the clash was not logged")
 	}
 }
+
+// Configured Domains decide alone which domains are local.
+func TestLDAPConfiguredDomains(t *testing.T) {
+	srv := startOpenLDAP(t, nil)
+	e := newOpenLDAP(t, srv, func(o *directory.LDAPOptions) { o.Domains = []string{"Example.COM", "lists.example.com"} })
+	ctx := context.Background()
+	for dom, want := range map[string]bool{"example.com": true, "lists.example.com": true, "partner.example": false} {
+		if ok, err := e.LDAP.IsLocalDomain(ctx, dom); err != nil || ok != want {
+			t.Errorf("IsLocalDomain(%s) = %v, %v; want %v", dom, ok, err, want)
+		}
+	}
+	// Answered without the server.
+	srv.Stop()
+	if ok, err := e.LDAP.IsLocalDomain(ctx, "example.com"); err != nil || !ok {
+		t.Errorf("IsLocalDomain during an outage = %v, %v", ok, err)
+	}
+}
