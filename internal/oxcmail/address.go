@@ -127,7 +127,9 @@ func RecipientMailbox(r Props) (mb Mailbox, ok bool) {
 }
 
 // validAddress reports whether s looks like local@domain without
-// characters that would break a header or an SMTP command.
+// characters that would break a header or an SMTP command. Addresses are
+// ASCII: internationalised ones (RFC 6531) would need SMTPUTF8 all the way
+// and 8-bit headers, which the renderer does not produce.
 func validAddress(s string) bool {
 	at := strings.LastIndexByte(s, '@')
 	if at <= 0 || at == len(s)-1 || len(s) > 320 {
@@ -135,7 +137,7 @@ func validAddress(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '(' || c == ')' || c == ',' || c == ';' || c == '\\' || c == '"' || c == '[' && i < at {
+		if c <= ' ' || c >= 0x7f || c == '<' || c == '>' || c == '(' || c == ')' || c == ',' || c == ';' || c == '\\' || c == '"' || c == '[' && i < at {
 			return false
 		}
 	}

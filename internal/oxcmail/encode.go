@@ -162,7 +162,9 @@ func formatPhrase(name string) string {
 		r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 		return `"` + r.Replace(name) + `"`
 	}
-	return encodeWords(name)
+	// B, not Q: a Q-encoded word may keep ',' or '"' literally, which
+	// would split the address list or end a quoted string (RFC 2047 §5).
+	return mime.BEncoding.Encode("utf-8", name)
 }
 
 // paramValue renders one MIME parameter (RFC 2045 §5.1), as a token, a

@@ -606,6 +606,7 @@ func (c *converter) attachment(a message.Attachment, num, depth int) *Attachment
 
 	if emb := part.Embedded(); emb != nil && depth < maxEmbedDepth {
 		att.Embedded = c.convert(emb, depth+1)
+		att.Embedded.Props.setInt32(mp.PidTagMessageSize, int32(min(part.Size, 1<<31-1)))
 		p.setInt32(mp.PidTagAttachMethod, mp.AttachMethodEmbedded)
 		p.setInt32(mp.PidTagAttachSize, int32(min(part.Size, 1<<31-1)))
 		name := att.Embedded.Props.String(mp.PidTagSubject)

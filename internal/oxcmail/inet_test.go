@@ -89,8 +89,8 @@ func TestHTMLInLegacyCharset(t *testing.T) {
 	}
 	wantString(t, m.Props, mp.PidTagBody, "Привет")
 	// The string form of the HTML property decodes the code page.
-	if v, ok := m.Props.Get(mp.PidTagBodyHtml); ok {
-		t.Errorf("PidTagBodyHtml from binary should be left to the caller, got %v", v)
+	if v, ok := m.Props.Get(mp.PidTagBodyHtml); !ok || v.Data != "<p>Привет</p>" || v.Tag != mp.PidTagBodyHtml {
+		t.Errorf("PidTagBodyHtml = %v %v", v, ok)
 	}
 	// An unknown charset is converted to UTF-8.
 	m = derive(t, "Content-Type: text/html; charset=x-unknown\n\n<p>caf\xc3\xa9</p>\n", nil, ToMAPIOptions{})

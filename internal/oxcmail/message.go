@@ -54,7 +54,9 @@ type Attachment struct {
 // (decoded lazily from the raw message, nothing copied up front). For an
 // embedded message derived from MIME it is the raw message/rfc822 body.
 func (a *Attachment) Reader() io.Reader {
-	if v, ok := a.Props.Get(mp.PidTagAttachDataBinary); ok {
+	// PidTagAttachDataBinary, or PidTagAttachDataObject (same id) of an
+	// OLE attachment.
+	if v, ok := a.Props.m[mp.PidTagAttachDataBinary.ID()]; ok {
 		if b, ok := v.AsBytes(); ok {
 			return bytes.NewReader(b)
 		}
@@ -106,8 +108,10 @@ func (p Props) Has(t mp.Tag) bool {
 // PtypUnspecified tag gets the stored type. PtypString and PtypString8 are
 // interchangeable (the Go value is a string either way; the wire codec
 // encodes it in the session's code page), as are their multi-valued forms
-// and PtypInteger32/PtypInteger64 for PidTagMessageSize-like pairs. Any other
-// type mismatch is reported as not found.
+// PtypInteger32 is widened for PtypInteger64 (PidTagMessageSize and
+// PidTagMessageSizeExtended share an id), and PidTagHtml (binary, in the
+// PidTagInternetCodepage code page) and PidTagBodyHtml (string) convert
+// into each other. Any other type mismatch is reported as not found.
 func (p Props) Get(t mp.Tag) (mp.Value, bool) {
 	v, ok := p.m[t.ID()]
 	if !ok {
@@ -125,6 +129,16 @@ func (p Props) Get(t mp.Tag) (mp.Value, bool) {
 		return mp.Value{Tag: t, Data: v.Data}, true
 	case want == mp.PtypInteger64 && have == mp.PtypInteger32:
 		return mp.Value{Tag: t, Data: int64(v.Data.(int32))}, true
+	case t.ID() == mp.PidTagHtml.ID() && isString(want) && have == mp.PtypBinary:
+		// PidTagBodyHtml asked of a PidTagHtml kept in its code page.
+		cp, _ := p.Int32(mp.PidTagInternetCodepage)
+		b, _ := v.Data.([]byte)
+		html, charset := htmlForCodePage(b, uint32(cp))
+		return mp.Value{Tag: t, Data: cleanString(decodeCharset(charset, html))}, true
+	case t.ID() == mp.PidTagHtml.ID() && want == mp.PtypBinary && isString(have):
+		// PidTagHtml asked of a PidTagBodyHtml: UTF-8 (code page 65001).
+		s, _ := v.Data.(string)
+		return mp.Value{Tag: t, Data: []byte(s)}, true
 	}
 	return mp.Value{}, false
 }

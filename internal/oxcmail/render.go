@@ -175,10 +175,14 @@ func (r *renderer) message(buf *bytes.Buffer, m *Message, depth int) error {
 	if s := encodeText(subject); s != "" {
 		h.field("Subject", s)
 	}
+	// A draft has no submit time; its modification time keeps the
+	// rendering stable.
 	date := r.opts.Now
-	if v, ok := p.Get(mp.PidTagClientSubmitTime); ok {
-		if t, ok := v.AsTime(); ok && t.Year() > 1601 {
-			date = t
+	for _, tag := range []mp.Tag{mp.PidTagCreationTime, mp.PidTagLastModificationTime, mp.PidTagClientSubmitTime} {
+		if v, ok := p.Get(tag); ok {
+			if t, ok := v.AsTime(); ok && t.Year() > 1601 {
+				date = t
+			}
 		}
 	}
 	h.field("Date", date.UTC().Format("Mon, 02 Jan 2006 15:04:05 -0700"))
@@ -457,7 +461,7 @@ func (r *renderer) attachment(a *Attachment, depth int) (*entity, error) {
 // read), escaped for a quoted string otherwise.
 func encodeNameParam(name string) string {
 	if needsEncoding(name) || strings.ContainsAny(name, `"\`) {
-		return encodeWords(name)
+		return mime.BEncoding.Encode("utf-8", name)
 	}
 	return name
 }

@@ -495,3 +495,39 @@ func TestRenderParams(t *testing.T) {
 		t.Errorf("no RFC 2231 continuation:\n%s", out)
 	}
 }
+
+// TestNonASCIINamesWithSpecials covers display names and file names whose
+// encoded-words must not expose ',' or '"' (RFC 2047 §5).
+func TestNonASCIINamesWithSpecials(t *testing.T) {
+	m := &Message{}
+	m.Props.setString(mp.PidTagSentRepresentingName, `Müller, "Jürgen"`)
+	m.Props.setString(mp.PidTagSentRepresentingSmtpAddress, "jm@example.de")
+	for i, n := range []string{"Åsa, Berg", "Ünal (Team)", `Ölaf "Q" <x>`} {
+		var r Props
+		r.setInt32(mp.PidTagRecipientType, mp.RecipientTo)
+		r.setString(mp.PidTagDisplayName, n)
+		r.setString(mp.PidTagSmtpAddress, fmt.Sprintf("r%d@example.se", i))
+		m.Recipients = append(m.Recipients, r)
+	}
+	a := &Attachment{}
+	a.Props.setInt32(mp.PidTagAttachMethod, mp.AttachMethodByValue)
+	a.Props.setString(mp.PidTagAttachLongFilename, `Bericht, "final" – März.pdf`)
+	a.Props.setBinary(mp.PidTagAttachDataBinary, []byte("%PDF"))
+	m.Attachments = []*Attachment{a}
+	out, _ := render(t, m, ToInetOptions{})
+	back := rederive(t, out)
+	wantString(t, back.Props, mp.PidTagSentRepresentingName, `Müller, "Jürgen"`)
+	if len(back.Recipients) != 3 {
+		t.Fatalf("%d recipients:\n%s", len(back.Recipients), out)
+	}
+	for i, r := range back.Recipients {
+		wantString(t, r, mp.PidTagDisplayName, m.Recipients[i].String(mp.PidTagDisplayName))
+	}
+	wantString(t, back.Attachments[0].Props, mp.PidTagAttachLongFilename, `Bericht, _final_ – März.pdf`)
+	// Content-Type name= of old mailers decodes to the same name.
+	p := message.Parse(out)
+	part := message.Attachments(p)[0].Part
+	if got := message.DecodeHeaderText(part.Params["name"]); got != `Bericht, _final_ – März.pdf` {
+		t.Errorf("name param %q", got)
+	}
+}
