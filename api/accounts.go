@@ -179,13 +179,9 @@ type accountCreate struct {
 	QuotaBytes *int64 `json:"quota_bytes"`
 }
 
-// createAccount makes a local account and its mailbox: it can log in and
-// receive mail as soon as the answer arrives.
-func (s *Server) createAccount(c echo.Context) error {
-	var in accountCreate
-	if err := s.decodeBody(c, &in); err != nil {
-		return err
-	}
+// checkAccountCreate validates a creation request; it returns the
+// normalized address.
+func (s *Server) checkAccountCreate(in *accountCreate) (string, error) {
 	var errs fieldErrors
 	addr := checkAddress(&errs, "address", "body", in.Address)
 	s.checkPassword(&errs, in.Password, true)
@@ -196,7 +192,18 @@ func (s *Server) createAccount(c echo.Context) error {
 	if in.QuotaBytes != nil && *in.QuotaBytes < 0 {
 		errs.add(bodyField("quota_bytes", "must not be negative (0 means unlimited)"))
 	}
-	if err := errs.err(); err != nil {
+	return addr, errs.err()
+}
+
+// createAccount makes a local account and its mailbox: it can log in and
+// receive mail as soon as the answer arrives.
+func (s *Server) createAccount(c echo.Context) error {
+	var in accountCreate
+	if err := s.decodeBody(c, &in); err != nil {
+		return err
+	}
+	addr, err := s.checkAccountCreate(&in)
+	if err != nil {
 		return err
 	}
 	if s.opts.DirectoryKind == "ldap" {

@@ -129,7 +129,7 @@ func decodeCursor(s string) (int64, bool) {
 	if len(s) > 64 {
 		return 0, false
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil {
 		return 0, false
 	}
@@ -138,7 +138,9 @@ func decodeCursor(s string) (int64, bool) {
 		return 0, false
 	}
 	n, err := strconv.ParseInt(rest, 10, 64)
-	if err != nil || n < 0 || strconv.FormatInt(n, 10) != rest {
+	// Only the exact text encodeCursor makes: base64 decoders skip line
+	// breaks and ignore trailing bits, numbers may carry signs and zeros.
+	if err != nil || n < 0 || encodeCursor(n) != s {
 		return 0, false
 	}
 	return n, true
