@@ -757,14 +757,14 @@ func decodedSize(raw []byte, p *message.Part) int64 {
 		var n int64
 		q := 0
 		for _, ch := range body {
-			switch {
-			case ch >= 'A' && ch <= 'Z', ch >= 'a' && ch <= 'z', ch >= '0' && ch <= '9', ch == '+', ch == '/':
+			switch base64Class[ch] {
+			case b64Alpha:
 				q++
 				if q == 4 {
 					n += 3
 					q = 0
 				}
-			case ch == '=':
+			case b64Pad:
 				if q >= 2 {
 					n += int64(q - 1)
 				}
@@ -789,6 +789,21 @@ func decodedSize(raw []byte, p *message.Part) int64 {
 	}
 	return int64(len(body))
 }
+
+// base64 byte classes for decodedSize.
+const (
+	b64Skip = iota
+	b64Alpha
+	b64Pad
+)
+
+var base64Class = func() (t [256]uint8) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
+		t[c] = b64Alpha
+	}
+	t['='] = b64Pad
+	return t
+}()
 
 // receivedTime returns the date of the newest (topmost) Received field.
 func receivedTime(h headers) time.Time {
