@@ -145,7 +145,7 @@ func runSMTP(ctx context.Context, cfg smtpConfig) (*smtpResult, error) {
 	// not empty does not fake an instant delivery.
 	var watcher *inboxWatcher
 	if cfg.WaitIMAP != "" {
-		w, err := newInboxWatcher(ctx, cfg.WaitIMAP, cfg.WaitCred, cfg.Timeout)
+		w, err := newInboxWatcher(ctx, cfg.WaitIMAP, cfg.WaitCred)
 		if err != nil {
 			return nil, fmt.Errorf("bench smtp: -wait-imap: %w", err)
 		}
@@ -375,7 +375,7 @@ type inboxWatcher struct {
 	release func()
 }
 
-func newInboxWatcher(ctx context.Context, addr string, cred credential, timeout time.Duration) (*inboxWatcher, error) {
+func newInboxWatcher(ctx context.Context, addr string, cred credential) (*inboxWatcher, error) {
 	conn, release, err := dial(ctx, addr, false, false, 30*time.Second)
 	if err != nil {
 		return nil, err

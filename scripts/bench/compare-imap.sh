@@ -15,6 +15,7 @@
 #
 # Env: C=10 DURATION=20s PREFILL=20 VARIANTS="open reconnect" ROUNDS=3
 #      PEERS_ONLY=0 KEEP=0 WORKDIR= POCHTA_BIN= BENCH_CMD=
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
 C=${C:-10}

@@ -12,6 +12,7 @@
 #
 # Env: M=1000 SIZE=4096 C=1 ROUNDS=3 PEERS_ONLY=0 KEEP=0 WORKDIR=
 #      POCHTA_BIN= BENCH_CMD= BENCH_POCHTA_FROM=sender@bench.test
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
 M=${M:-1000}

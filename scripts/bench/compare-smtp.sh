@@ -14,6 +14,7 @@
 # Env: N=2000 C=20 SIZE=4096 ROUNDS=3 PEER=postfix PEERS_ONLY=0 KEEP=0
 #      WORKDIR=(mktemp) POCHTA_BIN=(built from ./cmd/pochta) BENCH_CMD=
 #      BENCH_POCHTA_FROM=sender@bench.test
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
 N=${N:-2000}

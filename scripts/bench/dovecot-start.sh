@@ -7,6 +7,7 @@
 # the background, inside the bench network namespace when permitted; the
 # master's pid goes to DIR/run/dovecot.pid. Stop with dovecot-stop.sh DIR.
 # CLEAN=1 empties the mail folder first (same starting state for each run).
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
 [[ $# -eq 1 ]] || { echo "usage: $0 DIR" >&2; exit 2; }

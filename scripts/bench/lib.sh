@@ -197,7 +197,7 @@ pss_sampler_start() {
 	PSS_OUT=$1
 	shift
 	PSS_ROOTS="$*"
-	pss_tree_kb $PSS_ROOTS >"$PSS_OUT"
+	pss_tree_kb "$PSS_ROOTS" >"$PSS_OUT"
 	(
 		while :; do
 			sleep 0.5
@@ -210,7 +210,7 @@ pss_sampler_start() {
 # pss_update raises PSS_OUT to the current PSS if that is higher.
 pss_update() {
 	local kb peak
-	kb=$(pss_tree_kb $PSS_ROOTS)
+	kb=$(pss_tree_kb "$PSS_ROOTS")
 	peak=$(cat "$PSS_OUT" 2>/dev/null || echo 0)
 	if ((kb > peak)); then
 		echo "$kb" >"$PSS_OUT"
@@ -380,7 +380,6 @@ PEERS_ONLY=${PEERS_ONLY:-0}
 # compare_setup NAME sets DIR, RESULTS, the namespace, the load tool and
 # (unless PEERS_ONLY=1) the pochta binary, and installs the cleanup trap.
 compare_setup() {
-	COMPARE_NAME=$1
 	DIR=$(bench_prepare_dir "${WORKDIR:-$(mktemp -d "/tmp/pochta-$1.XXXXXX")}")
 	RESULTS=$DIR/results
 	mkdir -p "$RESULTS" "$DIR/logs" "$DIR/run"

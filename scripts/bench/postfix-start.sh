@@ -8,6 +8,7 @@
 # `postfix -c DIR/conf/postfix start-fg` in the background, inside the bench
 # network namespace when permitted. Stop with postfix-stop.sh DIR.
 # CLEAN=1 empties the queue first.
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
 [[ $# -eq 1 ]] || { echo "usage: $0 DIR" >&2; exit 2; }

@@ -2,6 +2,7 @@
 # postfix-stop.sh DIR — stop the Postfix instance started by
 # postfix-start.sh DIR (`postfix -c DIR/conf/postfix stop`), then release
 # the bench namespace if nothing else runs in it.
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
 [[ $# -eq 1 ]] || { echo "usage: $0 DIR" >&2; exit 2; }
