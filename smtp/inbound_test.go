@@ -10,11 +10,14 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pochta/pochta/directory"
 	"github.com/pochta/pochta/internal/delivery"
+	"github.com/pochta/pochta/internal/obs"
 	"github.com/pochta/pochta/storage"
 )
 
@@ -531,5 +534,82 @@ func TestDSNParametersQueued(t *testing.T) {
 	}
 	if m.Recipients[0].State != storage.RcptPending {
 		t.Fatalf("state %s", m.Recipients[0].State)
+	}
+}
+
+// panicDir panics where a directory lookup would answer.
+type panicDir struct{ directory.Directory }
+
+func (panicDir) IsLocalDomain(context.Context, string) (bool, error) { panic("directory bug") }
+
+// A panic in our code is a temporary reply, never a 250 or a dropped
+// server, and it is counted.
+func TestPanicIsTemporary(t *testing.T) {
+	h := newHarness(t)
+	metrics := obs.NewMetrics()
+	pd := panicDir{h.env.Dir}
+	d := delivery.New(delivery.Options{Store: h.env.Store, Directory: pd})
+	srv, err := New(Options{Mode: ModeMX, Deliverer: d, Directory: pd, Metrics: metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := h.serve(srv, false)
+	t.Cleanup(func() { srv.Close() })
+	c := h.dial(addr)
+	if err := c.Mail("a@remote.example", nil); err != nil {
+		t.Fatal(err)
+	}
+	if code, ec := smtpCode(c.Rcpt("alice@example.com", nil)); code != 451 || ec != "4.3.0" {
+		t.Fatalf("panic answered %d %s", code, ec)
+	}
+	if err := c.Noop(); err != nil {
+		t.Fatalf("session did not survive: %v", err)
+	}
+	var pm dto.Metric
+	if err := metrics.Panics.WithLabelValues("smtp").Write(&pm); err != nil || pm.GetCounter().GetValue() != 1 {
+		t.Fatalf("pochta_panics_total{component=smtp} = %v (%v)", pm.GetCounter().GetValue(), err)
+	}
+}
+
+// Timeouts: an idle client is told 421 and disconnected; a client that
+// stalls inside DATA gets a temporary 451 and nothing is stored.
+func TestTimeouts(t *testing.T) {
+	h := newHarness(t, harnessConfig{opts: func(o *Options) { o.ReadTimeout, o.DataTimeout = 300*time.Millisecond, 300*time.Millisecond }})
+	alice := h.addUser("alice@example.com", "pw")
+	conn, err := net.Dial("tcp", h.mxAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	r.ReadString('\n') // greeting
+	line, _ := r.ReadString('\n')
+	if !strings.HasPrefix(line, "421 4.4.2") {
+		t.Fatalf("idle client got %q", line)
+	}
+
+	conn2, err := net.Dial("tcp", h.mxAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close()
+	r = bufio.NewReader(conn2)
+	fmt.Fprintf(conn2, "EHLO slow.example\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\nSubject: half\r\n")
+	var last string
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			break
+		}
+		last = l
+		if strings.HasPrefix(l, "451") {
+			break
+		}
+	}
+	if !strings.HasPrefix(last, "451 4.4.2") {
+		t.Fatalf("stalled DATA ended with %q", last)
+	}
+	if n := len(h.inbox(alice.ID)); n != 0 {
+		t.Fatalf("half a message stored (%d)", n)
 	}
 }

@@ -431,3 +431,72 @@ func TestRunnerLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Two nodes' runners on one PostgreSQL: every queued message is delivered
+// exactly once (claims use FOR UPDATE SKIP LOCKED).
+func TestTwoRunnersShareQueuePostgres(t *testing.T) {
+	h := newHarness(t, harnessConfig{postgres: true})
+	alice := h.addUser("alice@example.com", "secret")
+	remote := newRemoteMX(t, nil, "", "")
+	const n = 30
+	for i := 0; i < n; i++ {
+		out := &delivery.Outgoing{Sender: "alice@example.com", AccountID: alice.ID, Raw: []byte(submitted),
+			Recipients: []delivery.Recipient{{Address: "p" + strconv.Itoa(i) + "@foreign.example"}}}
+		if _, err := h.d.Send(context.Background(), out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var runs []chan error
+	for node := 0; node < 2; node++ {
+		r, err := delivery.NewRunner(delivery.RunnerOptions{Deliverer: h.d, Workers: 3, Smarthost: remote.addr, SmarthostTLS: "none", PollInterval: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		runs = append(runs, done)
+	}
+	deadline := time.After(60 * time.Second)
+	for got := 0; got < n; got++ {
+		select {
+		case <-remote.arrived:
+		case <-deadline:
+			t.Fatalf("%d of %d arrived", got, n)
+		}
+	}
+	// Let the runners record their last attempts, then stop them.
+	for i := 0; i < 200 && len(mustQueue(t, h)) > 0; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	for _, d := range runs {
+		if err := <-d; err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]int{}
+	for _, m := range remote.messages() {
+		seen[m.to[0]]++
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct recipients reached", len(seen))
+	}
+	for rcpt, k := range seen {
+		if k != 1 {
+			t.Errorf("%s got %d copies", rcpt, k)
+		}
+	}
+	if q := mustQueue(t, h); len(q) != 0 {
+		t.Fatalf("%d left in the queue", len(q))
+	}
+}
+
+func mustQueue(t *testing.T, h *harness) []storage.QueueMessage {
+	t.Helper()
+	ms, err := h.env.Store.QueueMessages(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}

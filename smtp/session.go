@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/pochta/pochta/directory"
 	"github.com/pochta/pochta/internal/delivery"
 	"github.com/pochta/pochta/internal/message"
+	"github.com/pochta/pochta/internal/obs"
 	"github.com/pochta/pochta/storage"
 )
 
@@ -64,8 +67,22 @@ func (s *session) Logout() error {
 	return nil
 }
 
+// recoverTo turns a panic in a session method into a temporary reply
+// (never a 250), logs it with its stack and counts it; go-smtp's own
+// recovery would answer 421 without our metrics.
+func (s *session) recoverTo(err *error) {
+	if p := recover(); p != nil {
+		s.log.Error("panic recovered", "component", "smtp", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		if m := s.srv.opts.Metrics; m != nil {
+			m.Panics.WithLabelValues("smtp").Inc()
+		}
+		*err = errStoreTemp
+	}
+}
+
 // Mail implements gosmtp.Session: MAIL FROM (RFC 5321 §4.1.1.2).
-func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
+func (s *session) Mail(from string, opts *gosmtp.MailOptions) (err error) {
+	defer s.recoverTo(&err)
 	s.Reset()
 	if s.srv.opts.Mode == ModeSubmission && s.account == nil {
 		return errAuthRequired // RFC 6409 §4.3
@@ -123,7 +140,8 @@ func (s *session) owns(addr string) (bool, error) {
 // Rcpt implements gosmtp.Session: RCPT TO (RFC 5321 §4.1.1.3). Recipients
 // are resolved now, so an unknown one is refused at once with 550 5.1.1
 // and the relay policy is applied before any data is sent.
-func (s *session) Rcpt(to string, opts *gosmtp.RcptOptions) error {
+func (s *session) Rcpt(to string, opts *gosmtp.RcptOptions) (err error) {
+	defer s.recoverTo(&err)
 	c := classifyAddress(to)
 	if !c.ok {
 		return errBadRcptSyntax
@@ -219,7 +237,8 @@ func tempError(err error) error {
 
 // Data implements gosmtp.Session: DATA and BDAT (RFC 5321 §4.1.1.4, RFC
 // 3030). The 250 goes out only after the message is durably stored.
-func (s *session) Data(r io.Reader) error {
+func (s *session) Data(r io.Reader) (err error) {
+	defer s.recoverTo(&err)
 	start := time.Now()
 	if d := s.srv.opts.DataTimeout; d > 0 {
 		_ = s.conn.Conn().SetReadDeadline(start.Add(d))
@@ -275,6 +294,13 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		s.log.Error("storing message", "err", err)
 		return tempError(err)
+	}
+	m := s.srv.opts.Metrics
+	for range res.Delivered {
+		m.Delivered(obs.DeliveryDelivered)
+	}
+	for range res.Failed {
+		m.Delivered(obs.DeliveryFailed)
 	}
 	if res.AllFailed() {
 		if res.QuotaOnly() {

@@ -138,9 +138,13 @@ func (r *Runner) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer r.opts.Metrics.Recover(r.log, "queue")
 			for m := range work {
-				r.attempt(ctx, &m)
+				func() {
+					// A panic costs this attempt (the lease brings the
+					// message back), never the worker.
+					defer r.opts.Metrics.Recover(r.log, "queue")
+					r.attempt(ctx, &m)
+				}()
 				idle <- struct{}{}
 			}
 		}()
