@@ -118,7 +118,7 @@ func (s *Server) openMailbox(ctx context.Context, account, folder int64) (*mailb
 	// Subscribe before reading, so nothing committed in between is missed;
 	// what the read already shows is recognised and ignored.
 	mb.sub = s.store.Subscribe(account)
-	metas, err := s.store.FolderMeta(ctx, account, folder)
+	metas, err := s.store.FolderMetaAfter(ctx, account, folder, 0)
 	if err != nil {
 		mb.loadErr = err
 		mb.sub.Close()
@@ -255,7 +255,7 @@ func (mb *mailbox) sync(ctx context.Context) {
 // changes: what is gone is expunged, what is new is added, flags are
 // compared.
 func (mb *mailbox) resync(ctx context.Context) {
-	metas, err := mb.srv.store.FolderMeta(ctx, mb.key.account, mb.key.folder)
+	metas, err := mb.srv.store.FolderMetaAfter(ctx, mb.key.account, mb.key.folder, 0)
 	if err != nil {
 		mb.srv.log.Warn("resynchronising a mailbox", "folder", mb.key.folder, "err", err)
 		mb.needNew = true

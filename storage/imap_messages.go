@@ -16,14 +16,26 @@ import (
 // afterUID in UID order (FAI messages excluded): what arrived since a
 // session last looked. UIDs are taken in commit order, so a message with a
 // lower UID can never become visible after one with a higher UID.
+// With afterUID 0 it is FolderMeta, scanned without gorm's per-row
+// reflection: a session selecting a 100,000-message folder reads them all.
 func (s *Store) FolderMetaAfter(ctx context.Context, accountID, folderID int64, afterUID uint32) ([]MessageMeta, error) {
-	var ms []MessageMeta
-	err := s.readDB(ctx).Model(&Message{}).
-		Select("id, uid, flags, keywords, change_num, size, glob_cnt").
-		Where("account_id = ? AND folder_id = ? AND uid > ? AND flags & ? = 0", accountID, folderID, afterUID, int64(FlagAssociated)).
-		Order("uid").Find(&ms).Error
+	rows, err := s.readDB(ctx).Raw("SELECT id, uid, flags, keywords, change_num, size, glob_cnt FROM messages "+
+		"WHERE account_id = ? AND folder_id = ? AND uid > ? AND flags & ? = 0 ORDER BY uid",
+		accountID, folderID, afterUID, int64(FlagAssociated)).Rows()
 	if err != nil {
-		return nil, fmt.Errorf("storage: listing new messages: %w", classify(err))
+		return nil, fmt.Errorf("storage: listing messages: %w", classify(err))
+	}
+	defer rows.Close()
+	var ms []MessageMeta
+	for rows.Next() {
+		var m MessageMeta
+		if err := rows.Scan(&m.ID, &m.UID, &m.Flags, &m.Keywords, &m.ChangeNum, &m.Size, &m.GlobCnt); err != nil {
+			return nil, fmt.Errorf("storage: listing messages: %w", classify(err))
+		}
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: listing messages: %w", classify(err))
 	}
 	return ms, nil
 }
