@@ -35,6 +35,8 @@ type app struct {
 	// Set by serve only:
 	TLS  *tls.Config // server certificate for every TLS listener and STARTTLS
 	HTTP *echo.Echo  // routes of the HTTP and HTTPS listeners
+
+	closers []func() error
 }
 
 // loadConfig reads the configuration named by --config (or none) and the
@@ -101,18 +103,49 @@ func (c *cli) openApp(ctx context.Context, quiet bool) (*app, error) {
 }
 
 // buildDirectory returns the directory doors use when it is not the local
-// one; the LDAP wiring replaces this when it lands.
+// one: LDAP, or LDAP with local service accounts beside it.
 func (a *app) buildDirectory(ctx context.Context) (directory.Directory, error) {
-	switch a.Config.Directory.Kind {
+	cfg := a.Config.Directory
+	switch cfg.Kind {
 	case "", "local":
 		return nil, nil
+	case "ldap", "ldap+local":
 	default:
-		return nil, fmt.Errorf("directory kind %q is not available in this build", a.Config.Directory.Kind)
+		return nil, fmt.Errorf("unknown directory kind %q", cfg.Kind)
 	}
+	l := cfg.LDAP
+	opts := directory.LDAPOptions{
+		Preset: l.Preset, URLs: l.URLs, StartTLS: l.StartTLS, CAFile: l.CAFile,
+		BindDN: l.BindDN, BindPassword: l.BindPassword, BaseDN: l.BaseDN, UserFilter: l.UserFilter,
+		Attributes: directory.LDAPAttributes{
+			Mail: l.Attributes.Mail, Aliases: l.Attributes.Aliases, DisplayName: l.Attributes.DisplayName,
+			Title: l.Attributes.Title, Department: l.Attributes.Department, Phone: l.Attributes.Phone,
+			Office: l.Attributes.Office, UniqueID: l.Attributes.UniqueID,
+		},
+		GroupBaseDN: l.GroupBaseDN, GroupFilter: l.GroupFilter, GroupMemberAttribute: l.GroupMemberAttribute,
+		Timeout: l.Timeout, CacheTTL: l.CacheTTL, PoolSize: l.PoolSize,
+		Local: a.Local, Logger: a.Logger,
+	}
+	if l.LoginAttribute != "" {
+		opts.LoginAttributes = []string{l.LoginAttribute}
+	}
+	ld, err := directory.NewLDAP(opts)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, ld.Close)
+	if cfg.Kind == "ldap+local" {
+		return directory.NewChain(ld, a.Local, a.Logger), nil
+	}
+	return ld, nil
 }
 
 func slogStd(log *slog.Logger) *stdlog.Logger { return obs.StdLogger(log, slog.LevelWarn) }
 
 func (a *app) Close() error {
-	return errors.Join(a.Store.Close())
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	return errors.Join(append(errs, a.Store.Close())...)
 }

@@ -10,6 +10,8 @@ package config
 
 import (
 	"os"
+
+	"github.com/pochta/pochta/directory"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -146,7 +148,7 @@ type LDAP struct {
 	BaseDN               string         `toml:"base_dn" doc:"Subtree searched for users, such as ou=people,dc=example,dc=com."`
 	Preset               string         `toml:"preset" doc:"Schema defaults for the filters and attribute names left empty below." enum:"openldap|activedirectory"`
 	UserFilter           string         `toml:"user_filter" doc:"LDAP filter matching user entries; combined with the login or address being looked up. Empty means the preset's."`
-	LoginAttribute       string         `toml:"login_attribute" doc:"Attribute holding the login name (uid, sAMAccountName, mail...). Empty means the preset's."`
+	LoginAttribute       string         `toml:"login_attribute" doc:"Attribute holding the login name. Empty means the preset's: uid or mail (openldap); sAMAccountName, userPrincipalName or mail (activedirectory)."`
 	Attributes           LDAPAttributes `toml:"attributes" doc:"Which LDAP attribute holds each user property. Empty means the preset's."`
 	GroupBaseDN          string         `toml:"group_base_dn" doc:"Subtree searched for groups (distribution lists). Empty means base_dn."`
 	GroupFilter          string         `toml:"group_filter" doc:"LDAP filter matching group entries. Empty means the preset's."`
@@ -264,48 +266,23 @@ type ldapPreset struct {
 	attrs                                                LDAPAttributes
 }
 
-// presetFor returns the named preset; a function rather than a package map
-// so that nothing at package level can be modified.
+// presetFor returns the named preset, taken from the directory package so
+// the two never disagree. The login attribute stays empty: the directory's
+// preset accepts several (uid and mail; sAMAccountName, userPrincipalName
+// and mail) and one configured name would narrow that.
 func presetFor(name string) (ldapPreset, bool) {
-	switch name {
-	case "openldap":
-		return ldapPreset{
-			userFilter:     "(objectClass=inetOrgPerson)",
-			loginAttribute: "uid",
-			groupFilter:    "(objectClass=groupOfNames)",
-			groupMember:    "member",
-			attrs: LDAPAttributes{
-				Mail:        "mail",
-				Aliases:     "mailAlternateAddress",
-				DisplayName: "displayName",
-				Title:       "title",
-				Department:  "departmentNumber",
-				Phone:       "telephoneNumber",
-				Office:      "physicalDeliveryOfficeName",
-				UniqueID:    "entryUUID",
-			},
-		}, true
-	case "activedirectory":
-		// Bit 2 of userAccountControl is ACCOUNTDISABLE; the OID is the
-		// bitwise-AND matching rule.
-		return ldapPreset{
-			userFilter:     "(&(objectCategory=person)(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))",
-			loginAttribute: "sAMAccountName",
-			groupFilter:    "(objectClass=group)",
-			groupMember:    "member",
-			attrs: LDAPAttributes{
-				Mail:        "mail",
-				Aliases:     "proxyAddresses",
-				DisplayName: "displayName",
-				Title:       "title",
-				Department:  "department",
-				Phone:       "telephoneNumber",
-				Office:      "physicalDeliveryOfficeName",
-				UniqueID:    "objectGUID",
-			},
-		}, true
+	o, err := directory.LDAPPreset(name)
+	if err != nil {
+		return ldapPreset{}, false
 	}
-	return ldapPreset{}, false
+	return ldapPreset{
+		userFilter: o.UserFilter, groupFilter: o.GroupFilter, groupMember: o.GroupMemberAttribute,
+		attrs: LDAPAttributes{
+			Mail: o.Attributes.Mail, Aliases: o.Attributes.Aliases, DisplayName: o.Attributes.DisplayName,
+			Title: o.Attributes.Title, Department: o.Attributes.Department, Phone: o.Attributes.Phone,
+			Office: o.Attributes.Office, UniqueID: o.Attributes.UniqueID,
+		},
+	}, true
 }
 
 // value returns the preset's value for a key below directory.ldap, such as

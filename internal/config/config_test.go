@@ -34,7 +34,7 @@ func TestLoadWithoutFileResolvesDerivedValues(t *testing.T) {
 		t.Errorf("Storage.DSN = %q, want %q", cfg.Storage.DSN, want)
 	}
 	l := cfg.Directory.LDAP
-	if l.LoginAttribute != "uid" || l.Attributes.UniqueID != "entryUUID" || l.UserFilter == "" {
+	if l.LoginAttribute != "" || l.Attributes.UniqueID != "entryUUID" || l.UserFilter == "" || !strings.Contains(l.GroupFilter, "posixGroup") {
 		t.Errorf("openldap preset not applied: %+v", l)
 	}
 	if cfg.SMTP.Listen != ":2525" || cfg.SMTP.MaxMessageBytes != 50<<20 || cfg.SMTP.Queue.Lifetime != 120*time.Hour {

@@ -258,20 +258,20 @@ kb_to_mib() {
 }
 
 # bench_client_init DIR sets BENCH_CLIENT (an array) to the load tool:
-# $BENCH_CMD if given, else `$POCHTA_BIN bench` when that binary has it,
-# else pochta-bench built from internal/loadtest (same code, same flags).
+# $BENCH_CMD if given, else `$POCHTA_BIN bench`, else `pochta bench` from a
+# binary built from this tree.
 bench_client_init() {
 	local dir=$1
 	if [[ -n "${BENCH_CMD:-}" ]]; then
 		read -r -a BENCH_CLIENT <<<"$BENCH_CMD"
-	elif [[ -n "${POCHTA_BIN:-}" ]] && "$POCHTA_BIN" bench smtp -h >/dev/null 2>&1; then
+	elif [[ -n "${POCHTA_BIN:-}" ]]; then
 		BENCH_CLIENT=("$POCHTA_BIN" bench)
 	else
 		mkdir -p "$dir/bin"
-		bench_log "building the load tool (internal/loadtest/cmd/pochta-bench)"
-		(cd "$REPO_ROOT" && go build -o "$dir/bin/pochta-bench" ./internal/loadtest/cmd/pochta-bench) ||
-			bench_die "cannot build the load tool"
-		BENCH_CLIENT=("$dir/bin/pochta-bench")
+		bench_log "building pochta for its load tool"
+		(cd "$REPO_ROOT" && go build -o "$dir/bin/pochta" ./cmd/pochta) ||
+			bench_die "cannot build pochta"
+		BENCH_CLIENT=("$dir/bin/pochta" bench)
 	fi
 	bench_log "load tool: ${BENCH_CLIENT[*]}"
 }
