@@ -38,9 +38,61 @@ var commands = map[string]handler{
 	"RSET": {stateTransaction, cmdRSET},
 }
 
-// smallMessage is the size up to which RETR reads a blob with one query (it
-// is one blob chunk); larger messages are streamed chunk by chunk.
+// smallMessage is the size up to which a message is read whole (it is one
+// blob chunk); larger messages are streamed chunk by chunk.
 const smallMessage = 256 << 10
+
+// Read-ahead of small messages: clients RETR one message after the other,
+// so fetching the next ones with the same query saves a database round
+// trip per message. Bounded by count and bytes.
+const (
+	readAheadCount = 64
+	readAheadBytes = 1 << 20
+)
+
+// smallBlob returns the bytes of small message i, from the read-ahead or
+// with one query that also fetches the live small messages after it.
+func (s *session) smallBlob(i int) ([]byte, error) {
+	if data, ok := s.ahead[i]; ok {
+		delete(s.ahead, i)
+		s.aheadBytes -= int64(len(data))
+		return data, nil
+	}
+	msgs := s.drop.Messages
+	idx := []int{i}
+	hashes := []string{msgs[i].BlobHash}
+	total := msgs[i].Size
+	for j := i + 1; j < len(msgs) && len(idx) < readAheadCount; j++ {
+		if _, have := s.ahead[j]; have || s.deleted[j] || msgs[j].Size > smallMessage {
+			continue
+		}
+		if total+msgs[j].Size > readAheadBytes {
+			break
+		}
+		idx = append(idx, j)
+		hashes = append(hashes, msgs[j].BlobHash)
+		total += msgs[j].Size
+	}
+	got, err := s.srv.opts.Store.ReadSmallBlobs(s.ctx, hashes)
+	if err != nil {
+		return nil, err
+	}
+	if s.ahead == nil || s.aheadBytes+total > 2*readAheadBytes {
+		// Random access left entries behind: start over rather than grow.
+		s.ahead, s.aheadBytes = map[int][]byte{}, 0
+	}
+	for _, j := range idx[1:] {
+		if data, ok := got[msgs[j].BlobHash]; ok {
+			s.ahead[j] = data
+			s.aheadBytes += int64(len(data))
+		}
+	}
+	if data, ok := got[msgs[i].BlobHash]; ok {
+		return data, nil
+	}
+	// Not a single-chunk blob after all, or gone: let ReadBlob say which.
+	return s.srv.opts.Store.ReadBlob(s.ctx, msgs[i].BlobHash)
+}
 
 // msgArg resolves a message-number argument to an index into the maildrop,
 // answering the client when it names no live message.
@@ -194,7 +246,7 @@ func (s *session) sendMessage(i, lines int) error {
 		hdrEnd = s.headerEndFromTree(m.ID)
 	}
 	if m.Size <= smallMessage {
-		data, err := s.srv.opts.Store.ReadBlob(s.ctx, m.BlobHash)
+		data, err := s.smallBlob(i)
 		if err != nil {
 			s.blobError(err)
 			return err
@@ -347,7 +399,10 @@ func cmdQUIT(s *session, cmd Command) bool {
 	}
 	s.state = stateUpdate
 	s.stopRenewal()
-	u := storage.POP3Update{AccountID: s.account.ID, FolderID: s.drop.FolderID, ReleaseHolder: s.holder}
+	u := storage.POP3Update{AccountID: s.account.ID, FolderID: s.drop.FolderID}
+	if s.srv.shared {
+		u.ReleaseHolder = s.holder
+	}
 	move := s.srv.opts.DeletePolicy == DeleteMoveToTrash
 	if move {
 		u.MoveToRole = storage.RoleDeleted
@@ -360,7 +415,10 @@ func cmdQUIT(s *session, cmd Command) bool {
 			u.Seen = append(u.Seen, m.ID)
 		}
 	}
-	_, err := s.srv.opts.Store.ApplyPOP3Update(s.ctx, u)
+	var err error
+	if len(u.Seen) > 0 || len(u.Delete) > 0 || u.ReleaseHolder != "" {
+		_, err = s.srv.opts.Store.ApplyPOP3Update(s.ctx, u)
+	}
 	released := err == nil
 	s.unlock(&released)
 	if err != nil {

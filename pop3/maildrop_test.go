@@ -161,17 +161,20 @@ func TestMaildropLock(t *testing.T) {
 	}
 }
 
-// The lock holds across nodes: two servers on one PostgreSQL database (and
-// on one sqlite store) share it through the lease row.
+// The lock holds across nodes: two servers on one PostgreSQL database share
+// it through the lease row (by default), and so do two on one sqlite store
+// when told to (LockShared; a sqlite store normally has one process).
 func TestMaildropLockAcrossNodes(t *testing.T) {
 	for _, backend := range []struct {
 		name string
 		opts testenv.Options
-	}{{"sqlite", testenv.Options{}}, {"postgres", testenv.Options{Postgres: true}}} {
+		mode string
+	}{{"sqlite", testenv.Options{}, pop3.LockShared}, {"postgres", testenv.Options{Postgres: true}, pop3.LockAuto}} {
 		t.Run(backend.name, func(t *testing.T) {
-			node1 := newFixture(t, backend.opts, nil)
+			mode := func(o *pop3.Options) { o.MaildropLock = backend.mode }
+			node1 := newFixture(t, backend.opts, mode)
 			node2 := &fixture{env: node1.env, acct: node1.acct}
-			node2.start(t, nil)
+			node2.start(t, mode)
 			a := dialTLS(t, node1.tlsAddr, node1.env.ClientTLS)
 			if r := a.login(); !strings.HasPrefix(r, "+OK") {
 				t.Fatal(r)
@@ -191,11 +194,37 @@ func TestMaildropLockAcrossNodes(t *testing.T) {
 	}
 }
 
+// LockAuto takes a store lease on PostgreSQL and none on sqlite.
+func TestLockAuto(t *testing.T) {
+	for _, backend := range []struct {
+		name  string
+		opts  testenv.Options
+		lease bool
+	}{{"sqlite", testenv.Options{}, false}, {"postgres", testenv.Options{Postgres: true}, true}} {
+		t.Run(backend.name, func(t *testing.T) {
+			f := newFixture(t, backend.opts, nil)
+			c := f.loginWhenFree(t)
+			ctx := context.Background()
+			if err := f.env.Store.MigratePOP3(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got, err := f.env.Store.AcquirePOP3Lease(ctx, f.acct.ID, "probe", time.Minute)
+			if err != nil || got == backend.lease {
+				t.Fatalf("a probe got the lease: %v (%v); want %v", got, err, !backend.lease)
+			}
+			c.ok("QUIT")
+		})
+	}
+}
+
 // A node that died leaves a lease that expires: another node gets in
 // after it, and renewal keeps a live session's lease past its TTL.
 func TestLeaseExpiresAndRenews(t *testing.T) {
 	const ttl = 2 * time.Second
-	f := newFixture(t, testenv.Options{}, func(o *pop3.Options) { o.LeaseTTL = ttl })
+	f := newFixture(t, testenv.Options{}, func(o *pop3.Options) {
+		o.LeaseTTL = ttl
+		o.MaildropLock = pop3.LockShared
+	})
 	ctx := context.Background()
 	if err := f.env.Store.MigratePOP3(ctx); err != nil {
 		t.Fatal(err)
@@ -316,6 +345,46 @@ func TestLargeMessageStreams(t *testing.T) {
 	c.ok("TOP 1 3")
 	if got, w := c.multi(), "From: bob@example.org\r\nSubject: big\r\n\r\n.line 0 starts with a dot\r\nline 1 ends in a bare LF\r\n"+strings.Repeat("x", 990)+"\r\n"; got != w {
 		t.Fatalf("TOP of a large message: %q", got)
+	}
+	c.ok("QUIT")
+}
+
+// Messages come out right whatever the order of RETR and TOP, across the
+// read-ahead's batches, with deleted messages skipped.
+func TestRetrieveOrderAndReadAhead(t *testing.T) {
+	f := newFixture(t, testenv.Options{}, nil)
+	const n = 150
+	var msgs []string
+	for i := range n {
+		msgs = append(msgs, testMessage(i))
+	}
+	f.deliver(t, msgs...)
+	c := f.loginWhenFree(t)
+	c.ok("DELE 3")
+	order := []int{}
+	for i := 1; i <= n; i++ {
+		order = append(order, i)
+	}
+	for i := n; i >= 1; i -= 7 {
+		order = append(order, i)
+	}
+	for _, i := range order {
+		if i == 3 {
+			if r := c.cmd("RETR 3"); !strings.HasPrefix(r, "-ERR") {
+				t.Fatalf("RETR of a deleted message: %q", r)
+			}
+			continue
+		}
+		c.ok(fmt.Sprintf("RETR %d", i))
+		if got := c.multi(); got != msgs[i-1] {
+			t.Fatalf("RETR %d: %q", i, got)
+		}
+		if i%10 == 0 {
+			c.ok(fmt.Sprintf("TOP %d 1", i))
+			if got := c.multi(); !strings.Contains(got, fmt.Sprintf("Subject: message %d\r\n", i-1)) {
+				t.Fatalf("TOP %d: %q", i, got)
+			}
+		}
 	}
 	c.ok("QUIT")
 }

@@ -667,6 +667,7 @@ func TestNewValidates(t *testing.T) {
 		"no directory": {Store: env.Store},
 		"bad policy":   {Store: env.Store, Directory: env.Dir, DeletePolicy: "shred"},
 		"bad expire":   {Store: env.Store, Directory: env.Dir, Expire: "soon"},
+		"bad lock":     {Store: env.Store, Directory: env.Dir, MaildropLock: "global"},
 	} {
 		if _, err := pop3.New(o); err == nil {
 			t.Errorf("%s: New accepted %+v", name, o)

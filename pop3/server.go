@@ -5,9 +5,9 @@
 //
 // The maildrop is the account's Inbox in the store, without MAPI associated
 // (FAI) messages. One session holds a maildrop at a time: an in-process lock
-// answers a second session on the same node at once, and a lease row in the
-// store (storage.AcquirePOP3Lease, renewed while the session lives) does the
-// same across nodes sharing one PostgreSQL. A session's view is the snapshot
+// answers a second session on the same node at once, and on PostgreSQL a
+// lease row in the store (storage.AcquirePOP3Lease, renewed while the
+// session lives) does the same across the nodes sharing the database. A session's view is the snapshot
 // taken at login; DELE marks, and only QUIT applies the marks, in one store
 // transaction (storage.ApplyPOP3Update) that also sets \Seen on retrieved
 // messages; a dropped connection changes nothing. The change is an ordinary
@@ -41,6 +41,18 @@ import (
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
 var ErrServerClosed = errors.New("pop3: server closed")
+
+// Maildrop lock modes (Options.MaildropLock).
+const (
+	// LockAuto takes store leases on PostgreSQL, where several nodes may
+	// share the database, and only the in-process lock on sqlite, whose
+	// store belongs to one process.
+	LockAuto = ""
+	// LockLocal takes only the in-process lock.
+	LockLocal = "local"
+	// LockShared always takes a store lease as well.
+	LockShared = "shared"
+)
 
 // Delete policies: what DELE followed by QUIT does.
 const (
@@ -115,6 +127,8 @@ type Options struct {
 	// AuthFailureDelay is waited before answering a failed login; 0 is one
 	// second, negative is none.
 	AuthFailureDelay time.Duration
+	// MaildropLock is LockAuto (default), LockLocal or LockShared.
+	MaildropLock string
 	// LeaseTTL is how long a maildrop lease lasts without renewal (it is
 	// renewed every third of it); it bounds how long a crashed node keeps
 	// its users locked out. 0 is two minutes.
@@ -129,6 +143,7 @@ type Server struct {
 	baseCtx context.Context
 	cancel  context.CancelFunc
 	nodeID  string // makes lease holders unique across nodes
+	shared  bool   // take store leases (MaildropLock)
 
 	closing atomic.Bool
 	nextID  atomic.Uint64
@@ -192,6 +207,16 @@ func New(opts Options) (*Server, error) {
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = 2 * time.Minute
 	}
+	var shared bool
+	switch opts.MaildropLock {
+	case LockAuto:
+		shared = opts.Store.Driver() != "sqlite"
+	case LockLocal:
+	case LockShared:
+		shared = true
+	default:
+		return nil, fmt.Errorf("pop3: unknown maildrop lock mode %q (want %q or %q)", opts.MaildropLock, LockLocal, LockShared)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
 		opts:      opts,
@@ -199,6 +224,7 @@ func New(opts Options) (*Server, error) {
 		baseCtx:   ctx,
 		cancel:    cancel,
 		nodeID:    randomToken(6),
+		shared:    shared,
 		listeners: map[net.Listener]struct{}{},
 		sessions:  map[*session]struct{}{},
 		perIP:     map[netip.Addr]int{},

@@ -84,6 +84,9 @@ type session struct {
 	liveOctets  int64 // their size
 	numScratch  []byte
 	copyScratch []byte
+	// Read-ahead of small messages by maildrop index (see smallBlob).
+	ahead      map[int][]byte
+	aheadBytes int64
 }
 
 func newSession(srv *Server, nc net.Conn, log *slog.Logger) *session {
@@ -296,7 +299,7 @@ func (s *session) cleanup() {
 // non-nil and true: the UPDATE transaction did it) and this node's lock.
 func (s *session) unlock(released *bool) {
 	s.stopRenewal()
-	if released == nil || !*released {
+	if s.srv.shared && (released == nil || !*released) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 30*time.Second)
 		if err := s.srv.opts.Store.ReleasePOP3Lease(ctx, s.account.ID, s.holder); err != nil {
 			// It expires by itself after LeaseTTL.
@@ -314,6 +317,10 @@ func (s *session) lock(acct *directory.Account) (ok bool, err error) {
 	holder := s.srv.nodeID + "-" + randomToken(9)
 	if !s.srv.lockLocal(acct.ID, holder) {
 		return false, nil
+	}
+	if !s.srv.shared {
+		s.account, s.holder = acct, holder
+		return true, nil
 	}
 	if err := s.srv.ensureSchema(s.ctx); err != nil {
 		s.srv.unlockLocal(acct.ID, holder)

@@ -246,3 +246,28 @@ func (s *Store) MessageParsed(ctx context.Context, accountID, messageID int64) (
 	}
 	return rows[0].Parsed, nil
 }
+
+// ReadSmallBlobs returns, with one query, the bytes of those listed blobs
+// that are stored in a single chunk (up to 256 KiB), keyed by hash. Larger
+// and missing blobs are absent from the map: read them with OpenBlob or
+// ReadBlob. A POP3 session uses it to fetch the next messages of a maildrop
+// ahead of the client's RETRs.
+func (s *Store) ReadSmallBlobs(ctx context.Context, hashes []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(hashes))
+	for chunk := range slices.Chunk(hashes, 500) {
+		var rows []struct {
+			Hash string
+			Data []byte
+		}
+		err := s.readDB(ctx).Table("blob_chunks AS c").Select("c.hash, c.data").
+			Joins("JOIN blobs AS b ON b.hash = c.hash").
+			Where("c.seq = 0 AND b.size <= ? AND c.hash IN ?", blobChunkSize, chunk).Scan(&rows).Error
+		if err != nil {
+			return nil, fmt.Errorf("storage: reading blobs: %w", classify(err))
+		}
+		for _, r := range rows {
+			out[r.Hash] = r.Data
+		}
+	}
+	return out, nil
+}

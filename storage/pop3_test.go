@@ -215,3 +215,31 @@ func TestApplyPOP3Update(t *testing.T) {
 		}
 	})
 }
+
+func TestReadSmallBlobs(t *testing.T) {
+	backends(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		s.EnsureMailbox(ctx, 6)
+		small1 := add(t, s, 6, raw("small one"))
+		small2 := add(t, s, 6, raw("small two"))
+		big := make([]byte, 600<<10)
+		for i := range big {
+			big[i] = byte('a' + i%26)
+		}
+		large := add(t, s, 6, big)
+		got, err := s.ReadSmallBlobs(ctx, []string{small1.BlobHash, small2.BlobHash, large.BlobHash, "0123"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || string(got[small1.BlobHash]) != string(raw("small one")) || string(got[small2.BlobHash]) != string(raw("small two")) {
+			t.Fatalf("got %d blobs", len(got))
+		}
+		if _, ok := got[large.BlobHash]; ok {
+			t.Fatal("a multi-chunk blob came back as its first chunk")
+		}
+		empty, err := s.ReadSmallBlobs(ctx, nil)
+		if err != nil || len(empty) != 0 {
+			t.Fatalf("no hashes: %v %v", empty, err)
+		}
+	})
+}
