@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"sync"
 	"testing"
@@ -240,6 +241,40 @@ func TestReadSmallBlobs(t *testing.T) {
 		empty, err := s.ReadSmallBlobs(ctx, nil)
 		if err != nil || len(empty) != 0 {
 			t.Fatalf("no hashes: %v %v", empty, err)
+		}
+	})
+}
+
+// BenchmarkReadSmallBlobs compares one query for 64 small blobs with 64
+// ReadBlob queries (the POP3 read-ahead's reason to exist).
+func BenchmarkReadSmallBlobs(b *testing.B) {
+	s := OpenSQLite(b, b.TempDir())
+	ctx := context.Background()
+	s.EnsureMailbox(ctx, 1)
+	var hashes []string
+	for i := range 64 {
+		body := make([]byte, 4096)
+		for j := range body {
+			body[j] = byte('a' + (i+j)%26)
+		}
+		copy(body, fmt.Sprintf("blob %d\r\n", i))
+		hashes = append(hashes, add(b, s, 1, body).BlobHash)
+	}
+	b.Run("batch", func(b *testing.B) {
+		for b.Loop() {
+			got, err := s.ReadSmallBlobs(ctx, hashes)
+			if err != nil || len(got) != 64 {
+				b.Fatal(len(got), err)
+			}
+		}
+	})
+	b.Run("one-by-one", func(b *testing.B) {
+		for b.Loop() {
+			for _, h := range hashes {
+				if _, err := s.ReadBlob(ctx, h); err != nil {
+					b.Fatal(err)
+				}
+			}
 		}
 	})
 }
