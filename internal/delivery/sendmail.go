@@ -157,8 +157,13 @@ func PrepareSendmail(raw []byte, a SendmailArgs, localUser, hostname string, now
 	seen := map[string]bool{}
 	add := func(addr string) {
 		addr = strings.TrimSpace(addr)
-		if addr == "" {
-			return
+		if addr != "" && !strings.ContainsAny(addr, "@ \t<>\",;:()[]\\") {
+			// A bare user name ("root"): qualified with our host name, as
+			// sendmail and Postfix ($myorigin) do.
+			addr += "@" + hostname
+		}
+		if _, _, ok := SplitAddress(addr); !ok {
+			return // not local@domain: nothing to deliver to
 		}
 		key := directory.NormalizeAddress(addr)
 		if !seen[key] {
@@ -171,9 +176,7 @@ func PrepareSendmail(raw []byte, a SendmailArgs, localUser, hostname string, now
 		for _, part := range strings.Split(r, ",") {
 			if list := message.ParseAddressList(part); len(list) > 0 {
 				for _, ad := range list {
-					if ad.Host != "" {
-						add(ad.Addr())
-					}
+					add(ad.Addr()) // a bare name has no host: add qualifies it
 				}
 			} else {
 				add(part)
@@ -185,9 +188,7 @@ func PrepareSendmail(raw []byte, a SendmailArgs, localUser, hostname string, now
 		key := strings.ToLower(f.Key)
 		if a.ExtractRecipients && (key == "to" || key == "cc" || key == "bcc") {
 			for _, ad := range message.ParseAddressList(f.Value) {
-				if ad.Host != "" {
-					add(ad.Addr())
-				}
+				add(ad.Addr())
 			}
 		}
 		if key == "bcc" {

@@ -93,7 +93,12 @@ func TestPrepareSendmail(t *testing.T) {
 	// Without -t the header's recipients are not used.
 	sub, err = delivery.PrepareSendmail(raw, delivery.SendmailArgs{Recipients: []string{"x@example.com"}}, "u", "h.example", time.Now())
 	if err != nil || len(sub.Recipients) != 1 {
-		t.Fatalf("no -t: %v %v", sub.Recipients, err)
+		t.Fatalf("no -t: %+v %v", sub, err)
+	}
+	// A bare user name is qualified with the host name.
+	sub, err = delivery.PrepareSendmail(raw, delivery.SendmailArgs{Recipients: []string{"root"}}, "u", "h.example", time.Now())
+	if err != nil || len(sub.Recipients) != 1 || sub.Recipients[0] != "root@h.example" {
+		t.Fatalf("bare name: %+v %v", sub, err)
 	}
 	if _, err := delivery.PrepareSendmail([]byte("Subject: x\r\n\r\n"), delivery.SendmailArgs{ExtractRecipients: true}, "u", "h", time.Now()); err == nil {
 		t.Fatal("no recipients accepted")
@@ -101,7 +106,7 @@ func TestPrepareSendmail(t *testing.T) {
 	// A message without any header is all body.
 	sub, err = delivery.PrepareSendmail([]byte("just text\r\n"), delivery.SendmailArgs{Recipients: []string{"x@example.com"}}, "u", "h.example", time.Now())
 	if err != nil || !strings.HasSuffix(string(sub.Raw), "\r\n\r\njust text\r\n") {
-		t.Fatalf("headerless: %q %v", sub.Raw, err)
+		t.Fatalf("headerless: %+v %v", sub, err)
 	}
 }
 
