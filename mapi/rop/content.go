@@ -280,8 +280,7 @@ func computedMessageTag(id uint16) bool {
 		mp.PidTagInstID.WithType(0), mp.PidTagInstanceNum.WithType(0), mp.PidTagRowType.WithType(0),
 		mp.PidTagDepth.WithType(0), mp.PidTagAssociated.WithType(0), mp.PidTagHasNamedProperties.WithType(0),
 		mp.PidTagDisplayTo.WithType(0), mp.PidTagDisplayCc.WithType(0), mp.PidTagDisplayBcc.WithType(0),
-		mp.PidTagMessageRecipients.WithType(0), mp.PidTagMessageAttachments.WithType(0),
-		mp.PidTagAttachDataObject.WithType(0), mp.PidTagRowid.WithType(0):
+		mp.PidTagMessageRecipients.WithType(0), mp.PidTagMessageAttachments.WithType(0):
 		return true
 	}
 	return false

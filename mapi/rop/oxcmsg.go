@@ -293,6 +293,12 @@ func contentSize(m *oxcmail.Message) int64 {
 
 // getProps returns the message's properties.
 func (m *messageObj) getProps(ctx context.Context, s *Session, full bool) (oxcmail.Props, error) {
+	if m.row != nil && m.embedded == nil {
+		// Flags change through every door (IMAP \Seen): read them fresh.
+		if ms, err := s.srv.store.MessagesByGlobCnt(ctx, s.mbox.accountID, m.folderID, []int64{m.row.GlobCnt}); err == nil && len(ms) == 1 && ms[0].ID == m.row.ID {
+			m.row.Flags, m.row.ChangeNum = ms[0].Flags, ms[0].ChangeNum
+		}
+	}
 	p := s.messageProps(m)
 	if full && !p.Has(mp.PidTagRtfCompressed) {
 		// RTF only when asked for (MS-OXCMSG 2.2.1.56.4): made from the
@@ -306,12 +312,7 @@ func (m *messageObj) getProps(ctx context.Context, s *Session, full bool) (oxcma
 }
 
 // messageReadOnlyTag reports message properties a client cannot set.
-func messageReadOnlyTag(t mp.Tag) bool {
-	if computedMessageTag(t.ID()) {
-		return t.ID() != mp.PidTagRowid.ID()
-	}
-	return false
-}
+func messageReadOnlyTag(t mp.Tag) bool { return computedMessageTag(t.ID()) }
 
 // setProps changes the message in memory (MS-OXCMSG 3.2.5.3: saved by
 // RopSaveChangesMessage).
