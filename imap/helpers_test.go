@@ -14,7 +14,13 @@ import (
 	"github.com/pochta/pochta/internal/testutil/testenv"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Run(m)
+	if tempDir != "" {
+		os.RemoveAll(tempDir) // the fuzz server's, which outlives every test
+	}
+	os.Exit(code)
+}
 
 const testPassword = "correct horse battery staple"
 
