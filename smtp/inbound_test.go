@@ -613,3 +613,29 @@ func TestTimeouts(t *testing.T) {
 		t.Fatalf("half a message stored (%d)", n)
 	}
 }
+
+// SMTPUTF8 (RFC 6531): a UTF-8 envelope is accepted and noted in Received:.
+func TestSMTPUTF8(t *testing.T) {
+	h := newHarness(t)
+	alice := h.addUser("alice@example.com", "pw")
+	c := h.dial(h.mxAddr)
+	msg := "From: Jürgen <jürgen@bücher.example>\r\nTo: alice@example.com\r\nSubject: Grüße\r\n\r\nHallo\r\n"
+	if err := c.Mail("jürgen@bücher.example", &gosmtp.MailOptions{UTF8: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("alice@example.com", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(w, msg)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	trace := splitTrace(t, h.inbox(alice.ID)[0], msg)
+	if trace[0].Value != "<jürgen@bücher.example>" || !strings.Contains(trace[1].Value, "with UTF8SMTP") {
+		t.Fatalf("trace %q / %q", trace[0].Value, trace[1].Value)
+	}
+}
