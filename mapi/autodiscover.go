@@ -212,7 +212,8 @@ func (s *Server) autodiscoverPOX(c echo.Context) error {
 
 // poxSettings builds the settings answer (MAPI.md §2.3 skeleton).
 func (s *Server) poxSettings(acc *directory.Account, address, base, mailboxID string) *AutodiscoverResponse {
-	q := "?MailboxId=" + url.QueryEscape(mailboxID)
+	// '@' stays as is, as in Exchange's URLs; it is valid in a query.
+	q := "?MailboxId=" + strings.ReplaceAll(url.QueryEscape(mailboxID), "%40", "@")
 	store := base + EMSMDBPath + q
 	book := base + NSPIPath + q
 	return &AutodiscoverResponse{Response: AutodiscoverOutlookResponse{
