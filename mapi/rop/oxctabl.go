@@ -237,8 +237,9 @@ func (s *Session) build(ctx context.Context, t *tableObj) error {
 	}
 	if t.restrict != nil {
 		kept := rows[:0]
+		m := s.matcher(ctx, t.restrict)
 		for _, r := range rows {
-			if s.matches(ctx, t.restrict, r) {
+			if m.match(r) {
 				kept = append(kept, r)
 			}
 		}
@@ -334,33 +335,47 @@ func compareSort(a mp.Value, aok bool, b mp.Value, bok bool) int {
 	return c
 }
 
-// matches evaluates a restriction on a row.
-func (s *Session) matches(ctx context.Context, res mp.Restriction, r *tableRow) bool {
-	ev := mp.Evaluator{GetProp: func(t mp.Tag) (mp.Value, bool) { return r.get(ctx, t) }}
-	if r.sub != nil {
-		ev.SubObjects = func(t mp.Tag) []func(mp.Tag) (mp.Value, bool) {
-			m, err := r.sub(ctx)
-			if err != nil || m == nil {
-				return nil
-			}
-			var out []func(mp.Tag) (mp.Value, bool)
-			add := func(p oxcmail.Props) {
-				out = append(out, func(t mp.Tag) (mp.Value, bool) { return p.Get(t.WithType(mp.PtypUnspecified)) })
-			}
-			switch t.ID() {
-			case mp.PidTagMessageRecipients.ID():
-				for _, rc := range m.Recipients {
-					add(rc)
-				}
-			case mp.PidTagMessageAttachments.ID():
-				for _, a := range m.Attachments {
-					add(a.Props)
-				}
-			}
-			return out
+// rowMatcher evaluates a restriction over the rows of one scan: one
+// mapiprop.Evaluator, since Count restrictions count across the scan.
+type rowMatcher struct {
+	res mp.Restriction
+	ev  mp.Evaluator
+	cur *tableRow
+}
+
+func (s *Session) matcher(ctx context.Context, res mp.Restriction) *rowMatcher {
+	m := &rowMatcher{res: res}
+	m.ev.GetProp = func(t mp.Tag) (mp.Value, bool) { return m.cur.get(ctx, t) }
+	m.ev.SubObjects = func(t mp.Tag) []func(mp.Tag) (mp.Value, bool) {
+		if m.cur.sub == nil {
+			return nil
 		}
+		msg, err := m.cur.sub(ctx)
+		if err != nil || msg == nil {
+			return nil
+		}
+		var out []func(mp.Tag) (mp.Value, bool)
+		add := func(p oxcmail.Props) {
+			out = append(out, func(t mp.Tag) (mp.Value, bool) { return p.Get(t.WithType(mp.PtypUnspecified)) })
+		}
+		switch t.ID() {
+		case mp.PidTagMessageRecipients.ID():
+			for _, rc := range msg.Recipients {
+				add(rc)
+			}
+		case mp.PidTagMessageAttachments.ID():
+			for _, a := range msg.Attachments {
+				add(a.Props)
+			}
+		}
+		return out
 	}
-	return ev.Match(res)
+	return m
+}
+
+func (m *rowMatcher) match(r *tableRow) bool {
+	m.cur = r
+	return m.ev.Match(m.res)
 }
 
 // categorize groups sorted leaves under ncat levels of headers.
@@ -951,16 +966,17 @@ func (s *Session) ropFindRow(ctx context.Context, x *FindRowRequest, in *handleE
 	}
 	backward := x.FindRowFlags&FindRowBackward != 0
 	found := -1
+	matcher := s.matcher(ctx, x.Restriction)
 	if backward {
 		for i := min(start, len(t.view)) - 1; i >= 0; i-- {
-			if it := t.view[i]; it.row != nil && s.matches(ctx, x.Restriction, it.row) {
+			if it := t.view[i]; it.row != nil && matcher.match(it.row) {
 				found = i
 				break
 			}
 		}
 	} else {
 		for i := start; i < len(t.view); i++ {
-			if it := t.view[i]; it.row != nil && s.matches(ctx, x.Restriction, it.row) {
+			if it := t.view[i]; it.row != nil && matcher.match(it.row) {
 				found = i
 				break
 			}

@@ -122,7 +122,14 @@ func (s *Session) Execute(ctx context.Context, in []byte, maxRopOut int) (out []
 				return nil, mp.ErrCallFailed
 			}
 		}
-		if 2+len(rops)+len(enc)+tableSize <= limit {
+		// A handler that could not fit even part of its answer (a single
+		// table row) says ecBufferTooSmall: that too asks for more room.
+		tooSmall := false
+		if sr, ok := resp.(StandardResponse); ok && sr.Header().ReturnValue == mp.ErrBufferTooSmall {
+			tooSmall = true
+			enc = make([]byte, limit) // room needed: more than there is
+		}
+		if !tooSmall && 2+len(rops)+len(enc)+tableSize <= limit {
 			rops = append(rops, enc...)
 			continue
 		}
