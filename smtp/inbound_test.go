@@ -639,3 +639,19 @@ func TestSMTPUTF8(t *testing.T) {
 		t.Fatalf("trace %q / %q", trace[0].Value, trace[1].Value)
 	}
 }
+
+// Shutdown does not wait for idle clients (it would wait forever here: no
+// deadline), and the server is gone afterwards.
+func TestShutdownClosesIdleClients(t *testing.T) {
+	h := newHarness(t)
+	c := h.dial(h.mxAddr)
+	if err := h.mx.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Noop(); err == nil {
+		t.Fatal("idle session still served after shutdown")
+	}
+	if _, err := net.Dial("tcp", h.mxAddr); err == nil {
+		t.Fatal("listener still open")
+	}
+}

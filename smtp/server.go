@@ -24,6 +24,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
@@ -108,6 +109,10 @@ type Server struct {
 
 	mu    sync.Mutex
 	perIP map[netip.Addr]int
+	conns map[*countedConn]struct{}
+	// inData counts sessions inside DATA/BDAT: shutdown waits for them,
+	// not for idle clients.
+	inData atomic.Int64
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -139,7 +144,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = obs.Discard()
 	}
-	s := &Server{opts: opts, log: opts.Logger.With("component", "smtp", "door", opts.Mode.door()), perIP: map[netip.Addr]int{}}
+	s := &Server{opts: opts, log: opts.Logger.With("component", "smtp", "door", opts.Mode.door()), perIP: map[netip.Addr]int{}, conns: map[*countedConn]struct{}{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	gs := gosmtp.NewServer(gosmtp.BackendFunc(s.newSession))
 	gs.Domain = opts.Hostname
@@ -177,15 +182,23 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 	return s.gs.Serve(tls.NewListener(&limitListener{Listener: ln, s: s}, s.opts.TLS))
 }
 
-// Shutdown stops accepting, lets sessions finish until ctx ends, then
-// closes what is left.
+// Shutdown stops accepting, lets messages being received finish (until
+// ctx ends), then closes every connection: idle clients are not waited
+// for; they reconnect to another node or retry later.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.gs.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		s.cancel()
-		_ = s.gs.Close()
+	done := make(chan error, 1)
+	go func() { done <- s.gs.Shutdown(context.Background()) }()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for s.inData.Load() > 0 && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
 	}
 	s.cancel()
+	s.closeConns()
+	err := <-done
 	if errors.Is(err, gosmtp.ErrServerClosed) {
 		return nil
 	}
@@ -196,10 +209,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.cancel()
 	err := s.gs.Close()
+	s.closeConns()
 	if errors.Is(err, gosmtp.ErrServerClosed) {
 		return nil
 	}
 	return err
+}
+
+func (s *Server) closeConns() {
+	s.mu.Lock()
+	conns := make([]*countedConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
 }
 
 // limitListener refuses connections beyond MaxConnsPerIP with a 421 and
@@ -224,7 +250,12 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			l.s.log.Info("connection refused: per-address limit", "remote", ip)
 			continue
 		}
-		return &countedConn{Conn: c, release: func() { l.s.release(ip) }, closed: l.s.opts.Metrics.ConnOpened(l.s.opts.Mode.door())}, nil
+		cc := &countedConn{Conn: c, closed: l.s.opts.Metrics.ConnOpened(l.s.opts.Mode.door())}
+		cc.release = func() { l.s.release(ip, cc) }
+		l.s.mu.Lock()
+		l.s.conns[cc] = struct{}{}
+		l.s.mu.Unlock()
+		return cc, nil
 	}
 }
 
@@ -238,9 +269,10 @@ func (s *Server) acquire(ip netip.Addr) bool {
 	return true
 }
 
-func (s *Server) release(ip netip.Addr) {
+func (s *Server) release(ip netip.Addr, c *countedConn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	delete(s.conns, c)
 	if s.perIP[ip]--; s.perIP[ip] <= 0 {
 		delete(s.perIP, ip)
 	}

@@ -238,6 +238,8 @@ func tempError(err error) error {
 // Data implements gosmtp.Session: DATA and BDAT (RFC 5321 §4.1.1.4, RFC
 // 3030). The 250 goes out only after the message is durably stored.
 func (s *session) Data(r io.Reader) (err error) {
+	s.srv.inData.Add(1)
+	defer s.srv.inData.Add(-1)
 	defer s.recoverTo(&err)
 	start := time.Now()
 	if d := s.srv.opts.DataTimeout; d > 0 {

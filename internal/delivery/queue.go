@@ -127,9 +127,9 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 	return &Runner{opts: opts, d: opts.Deliverer, store: opts.Deliverer.Store(), log: opts.Logger.With("component", "queue")}, nil
 }
 
-// Run delivers until ctx ends; attempts in flight are cut off then (their
-// messages stay leased and are retried after the lease). It returns nil on
-// a clean stop.
+// Run delivers until ctx ends, then stops claiming and waits for the
+// attempts in flight to finish and be recorded. It returns nil on a clean
+// stop.
 func (r *Runner) Run(ctx context.Context) error {
 	work := make(chan storage.QueueMessage)
 	var wg sync.WaitGroup
@@ -143,7 +143,11 @@ func (r *Runner) Run(ctx context.Context) error {
 					// A panic costs this attempt (the lease brings the
 					// message back), never the worker.
 					defer r.opts.Metrics.Recover(r.log, "queue")
-					r.attempt(ctx, &m)
+					// An attempt under way is not cut at shutdown: cutting
+					// it after the remote server took the data but before
+					// its 250 arrived would send the message twice. Its
+					// own timeouts bound it; serve's grace bounds the wait.
+					r.attempt(context.WithoutCancel(ctx), &m)
 				}()
 				idle <- struct{}{}
 			}
@@ -260,12 +264,12 @@ func (r *Runner) attempt(ctx context.Context, m *storage.QueueMessage) {
 			results[i] = res[j]
 		}
 	}
-	if ctx.Err() != nil {
-		// Shutting down: the results of a cut-off attempt are not worth
-		// recording; the lease brings the message back.
-		return
-	}
-	r.finish(ctx, log, m, results, raw)
+	// Record the outcome even when shutting down: a delivery that went
+	// through must not be made again when the lease runs out, and a
+	// cut-off one is simply deferred.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	r.finish(fctx, log, m, results, raw)
 }
 
 // finish records an attempt: per-recipient states, the next attempt time,
