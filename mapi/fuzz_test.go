@@ -205,7 +205,6 @@ func FuzzEMSMDBHandler(f *testing.F) {
 	})
 }
 
-
 // The ruler seed is a well-formed Execute body holding one RopLogon.
 func TestRulerSeed(t *testing.T) {
 	var req ExecuteRequest

@@ -1,6 +1,7 @@
 package mapi
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -71,6 +72,19 @@ func ParseLegacyDN(dn string) (accountID int64, ok bool) {
 		return 0, false
 	}
 	return int64(id), true
+}
+
+// AccountByLegacyDN returns a function mapping a user ESSDN to its
+// account through dir (rop.Options.AccountByLegacyDN): directory.ErrNotFound
+// for a DN that is not one of ours.
+func AccountByLegacyDN(dir directory.Directory) func(ctx context.Context, dn string) (*directory.Account, error) {
+	return func(ctx context.Context, dn string) (*directory.Account, error) {
+		id, ok := ParseLegacyDN(dn)
+		if !ok {
+			return nil, fmt.Errorf("mapi: %s: %w", describeDN(dn), directory.ErrNotFound)
+		}
+		return dir.Account(ctx, id)
+	}
 }
 
 // ServerLegacyDN is the DN of this server's configuration object, used
