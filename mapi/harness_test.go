@@ -54,7 +54,12 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 func newHarness(t *testing.T, configure ...func(*mapi.Options)) *harness {
 	t.Helper()
-	env := testenv.New(t)
+	return newHarnessOn(t, testenv.New(t), configure...)
+}
+
+// newHarnessOn is newHarness on an existing env.
+func newHarnessOn(t *testing.T, env *testenv.Env, configure ...func(*mapi.Options)) *harness {
+	t.Helper()
 	h := &harness{t: t, env: env, metrics: obs.NewMetrics(), rop: &fakeROP{}, clock: &fakeClock{now: time.Now()}}
 	opts := mapi.Options{
 		Directory: env.Dir, Store: env.Store, Logger: env.Logger, Metrics: h.metrics,
