@@ -1,9 +1,9 @@
 package mapi_test
 
 import (
-	"encoding/base64"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"slices"
