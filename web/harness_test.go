@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	gosmtp "github.com/emersion/go-smtp"
 	"github.com/emersion/go-imap/v2/imapclient"
+	gosmtp "github.com/emersion/go-smtp"
 	"github.com/labstack/echo/v4"
 
 	"github.com/pochta/pochta/directory"
