@@ -25,9 +25,21 @@ type Session struct {
 
 	mu       sync.Mutex
 	closed   bool
+	panics   int // recovered panics, for tests
 	objects  map[uint32]*handleEntry
 	counters map[uint8]uint32 // next n of each logon id
 	logons   map[uint8]uint32 // logon id → its logon object's handle
+}
+
+// SetCodePage sets the code page of the session's 8-bit strings
+// (PtypString8), the DefaultCodePage of Connect; unsupported ones keep
+// Windows-1252.
+func (s *Session) SetCodePage(cp uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cp != 0 && mp.SupportedCodePage(cp) {
+		s.codePage = cp
+	}
 }
 
 // Account returns the account the session is bound to.
@@ -76,6 +88,7 @@ func (s *Session) Execute(ctx context.Context, in []byte, maxRopOut int) (out []
 	defer s.mu.Unlock()
 	defer func() {
 		if p := recover(); p != nil {
+			s.panics++
 			s.log.Error("panic in ROP processing", "panic", p, "stack", string(debug.Stack()))
 			out, err = nil, mp.ErrCallFailed
 		}
