@@ -142,7 +142,7 @@ func (s *Server) challenge(c echo.Context, text string) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderWWWAuthenticate, authRealm)
 	if strings.HasPrefix(c.Request().URL.Path, "/mapi/") {
-		h.Set(HeaderResponseCode, strconv.Itoa(int(CodeAnonymousNotAllowed)))
+		setHeader(h, HeaderResponseCode, strconv.Itoa(int(CodeAnonymousNotAllowed)))
 	}
 	return c.String(http.StatusUnauthorized, text+"\n")
 }

@@ -196,7 +196,7 @@ func FuzzEMSMDBHandler(f *testing.F) {
 		if err := s.emsmdbHandler(c); err != nil {
 			t.Fatalf("handler error: %v", err)
 		}
-		if w.Header().Get(HeaderResponseCode) == "" {
+		if len(w.Header()[HeaderResponseCode]) == 0 {
 			t.Fatal("response without X-ResponseCode")
 		}
 		if !strings.HasPrefix(w.Body.String(), MetaProcessing+"\r\n") {

@@ -104,19 +104,27 @@ func (x *exchange) setCommonHeaders(code ResponseCode) {
 	h := x.c.Response().Header()
 	req := x.c.Request().Header
 	if x.requestType != "" {
-		h.Set(HeaderRequestType, x.requestType)
+		setHeader(h, HeaderRequestType, x.requestType)
 	}
 	if v := req.Get(HeaderRequestID); v != "" {
-		h.Set(HeaderRequestID, v)
+		setHeader(h, HeaderRequestID, v)
 	}
 	if v := req.Get(HeaderClientInfo); v != "" {
-		h.Set(HeaderClientInfo, v)
+		setHeader(h, HeaderClientInfo, v)
 	}
-	h.Set(HeaderResponseCode, strconv.Itoa(int(code)))
-	h.Set(HeaderServerApplication, x.s.opts.ServerApplication)
-	h.Set(HeaderPendingPeriod, strconv.FormatInt(x.s.opts.PendingPeriod.Milliseconds(), 10))
-	h.Set(HeaderExpirationInfo, strconv.FormatInt(x.s.opts.SessionIdleTimeout.Milliseconds(), 10))
+	setHeader(h, HeaderResponseCode, strconv.Itoa(int(code)))
+	setHeader(h, HeaderServerApplication, x.s.opts.ServerApplication)
+	setHeader(h, HeaderPendingPeriod, strconv.FormatInt(x.s.opts.PendingPeriod.Milliseconds(), 10))
+	setHeader(h, HeaderExpirationInfo, strconv.FormatInt(x.s.opts.SessionIdleTimeout.Milliseconds(), 10))
 	h.Set("Cache-Control", "private")
+}
+
+// setHeader sets a header under the exact spelling of the specification
+// (X-RequestId, not Go's canonical X-Requestid): header names are
+// case-insensitive, but clients written against Exchange need not be.
+func setHeader(h http.Header, name, value string) {
+	h.Del(name)
+	h[name] = []string{value}
 }
 
 // setCookies sends the cookies of a session context, scoped to the

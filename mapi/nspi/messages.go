@@ -3,6 +3,7 @@ package nspi
 import (
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/pochta/pochta/internal/mapiprop"
 )
@@ -62,9 +63,13 @@ func Marshal(m Message) ([]byte, error) {
 	return w.Bytes(), nil
 }
 
-// Unmarshal decodes b into m. Bytes after the auxiliary buffer are
-// ignored: Outlook's Bind probe sends a STAT it marks absent.
+// Unmarshal decodes b into m, which it first resets. Bytes after the
+// auxiliary buffer are ignored: Outlook's Bind probe sends a STAT it marks
+// absent.
 func Unmarshal(b []byte, m Message) error {
+	if v := reflect.ValueOf(m); v.Kind() == reflect.Pointer && !v.IsNil() {
+		v.Elem().SetZero()
+	}
 	r := newReader(b)
 	m.decode(r)
 	if err := r.Err(); err != nil {
@@ -162,6 +167,18 @@ func NewResponse(requestType string) Message {
 		return &GetAddressBookURLResponse{}
 	}
 	return nil
+}
+
+// RequestType returns the request type a request or response belongs
+// to, or "" for a Message of no request type.
+func RequestType(m Message) string {
+	t := reflect.TypeOf(m)
+	for _, rt := range RequestTypes {
+		if reflect.TypeOf(NewRequest(rt)) == t || reflect.TypeOf(NewResponse(rt)) == t {
+			return rt
+		}
+	}
+	return ""
 }
 
 // canonicalType returns the spelling of RequestTypes for a request type
