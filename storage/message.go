@@ -152,15 +152,7 @@ type MessageMeta struct {
 // FolderMeta returns the meta of every message in a folder in UID order
 // (FAI messages excluded).
 func (s *Store) FolderMeta(ctx context.Context, accountID, folderID int64) ([]MessageMeta, error) {
-	var ms []MessageMeta
-	err := s.readDB(ctx).Model(&Message{}).
-		Select("id, uid, flags, keywords, change_num, size, glob_cnt").
-		Where("account_id = ? AND folder_id = ? AND flags & ? = 0", accountID, folderID, FlagAssociated).
-		Order("uid").Find(&ms).Error
-	if err != nil {
-		return nil, fmt.Errorf("storage: listing folder: %w", classify(err))
-	}
-	return ms, nil
+	return s.FolderMetaAfter(ctx, accountID, folderID, 0)
 }
 
 // MessagesByIDs returns the listed messages of an account (any order).

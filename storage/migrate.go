@@ -28,6 +28,11 @@ var storageMigrations = []migration{
 		return tx.Migrator().CreateTable(&Mailbox{}, &Folder{}, &Message{}, &Tombstone{}, &Blob{}, &BlobChunk{},
 			&Property{}, &NamedProp{}, &QueueMessage{}, &QueueRecipient{}, &DeliveryLog{})
 	},
+	// 2: lists sorted by sent date (MAPI PidTagClientSubmitTime, the
+	// webmail's "Date" column) use an index instead of sorting the folder.
+	func(tx *gorm.DB) error {
+		return tx.Exec("CREATE INDEX IF NOT EXISTS message_sent_date ON messages (folder_id, sent_at)").Error
+	},
 }
 
 func (s *Store) migrate(ctx context.Context) error {
