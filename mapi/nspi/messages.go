@@ -217,6 +217,9 @@ type Result struct {
 	ErrorCode  mapiprop.ErrorCode
 }
 
+// Outcome returns the StatusCode and ErrorCode; every response has it.
+func (r Result) Outcome() Result { return r }
+
 // encodeResult writes StatusCode and, for a processed request, ErrorCode;
 // it reports whether the rest of the response follows.
 func (w *writer) result(res Result) bool {

@@ -159,12 +159,17 @@ func WithRequestBaseURL(ctx context.Context, base string) context.Context {
 	return context.WithValue(ctx, baseURLKey{}, strings.TrimRight(base, "/"))
 }
 
+// RequestBaseURL returns the base URL WithRequestBaseURL put in ctx, or "".
+func RequestBaseURL(ctx context.Context) string {
+	b, _ := ctx.Value(baseURLKey{}).(string)
+	return b
+}
+
 func (s *Server) baseURL(ctx context.Context) string {
 	if s.opts.ExternalURL != "" {
 		return s.opts.ExternalURL
 	}
-	b, _ := ctx.Value(baseURLKey{}).(string)
-	return b
+	return RequestBaseURL(ctx)
 }
 
 // Handle answers one NSPI request. requestType is the X-RequestType value
