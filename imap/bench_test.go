@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/pochta/pochta/internal/loadtest"
 	"github.com/pochta/pochta/internal/message"
 	"github.com/pochta/pochta/storage"
 )
@@ -298,4 +299,34 @@ func clientTLSFor(t *testing.T, der []byte) *tls.Config {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return &tls.Config{ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12, RootCAs: pool}
+}
+
+// BenchmarkIMAPLoadMix runs `pochta bench imap` (internal/loadtest) in
+// process against the door: 10 clients, sessions kept open, for profiling
+// the mixed workload that scripts/bench/compare-imap.sh compares with
+// Dovecot. One iteration is one 10-second run.
+func BenchmarkIMAPLoadMix(b *testing.B) {
+	ts := newTestServer(b, func(o *Options) { o.AllowInsecureAuthLoopback = true })
+	for i := 1; i <= 10; i++ {
+		ts.env.AddUser(b, fmt.Sprintf("u%d@example.com", i), "pass")
+	}
+	for range b.N {
+		var out bytes.Buffer
+		err := loadtest.RunIMAP(context.Background(), []string{"-addr", ts.plainAddr, "-c", "10", "-duration", "10s",
+			"-user-pattern", "u%d@example.com", "-pass", "pass"}, &out)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Log(out.String())
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(l, "result imap") {
+				for _, f := range strings.Fields(l) {
+					if v, ok := strings.CutPrefix(f, "commands_per_s="); ok {
+						n, _ := strconv.ParseFloat(v, 64)
+						b.ReportMetric(n, "commands/s")
+					}
+				}
+			}
+		}
+	}
 }

@@ -19,6 +19,10 @@ const readWholeLimit = 1 << 20
 // fetchBatch is how many messages' rows one query reads.
 const fetchBatch = 64
 
+// smallBlob is the size up to which ReadSmallBlobs returns a message's
+// bytes (one stored chunk).
+const smallBlob = 256 << 10
+
 // Fetch implements FETCH and UID FETCH (RFC 9051 §6.4.5, RFC 3516 BINARY).
 // FLAGS, UID and RFC822.SIZE come from memory; the other items from the
 // message row (INTERNALDATE), its stored part tree (ENVELOPE,
@@ -44,6 +48,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 
 	for batch := range slices.Chunk(targets, fetchBatch) {
 		rows := map[int64]*storage.Message{}
+		var blobs map[string][]byte
 		if needRow {
 			ids := make([]int64, len(batch))
 			for i, t := range batch {
@@ -53,8 +58,18 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			if err != nil {
 				return s.fail("reading messages", err)
 			}
+			var small []string
 			for i := range ms {
 				rows[ms[i].ID] = &ms[i]
+				if needBytes && ms[i].Size <= smallBlob {
+					small = append(small, ms[i].BlobHash)
+				}
+			}
+			// One query for the bytes of every small message of the batch.
+			if len(small) > 0 {
+				if blobs, err = s.srv.store.ReadSmallBlobs(s.ctx, small); err != nil {
+					return s.fail("reading messages", err)
+				}
 			}
 		}
 		for _, t := range batch {
@@ -64,7 +79,11 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 					continue // expunged meanwhile; RFC 9051 §7.5.1 allows leaving it out
 				}
 			}
-			if err := s.fetchOne(w, t, row, options, needParsed, needBytes, seenSet[t.id]); err != nil {
+			var raw []byte
+			if row != nil {
+				raw = blobs[row.BlobHash]
+			}
+			if err := s.fetchOne(w, t, row, raw, options, needParsed, needBytes, seenSet[t.id]); err != nil {
 				return err
 			}
 		}
@@ -128,14 +147,16 @@ type fetched struct {
 	sizes  []uint32            // BINARY.SIZE values
 }
 
-func (s *session) fetchOne(w *imapserver.FetchWriter, t target, row *storage.Message, options *imap.FetchOptions, needParsed, needBytes, seenChanged bool) error {
-	f := &fetched{row: row}
+func (s *session) fetchOne(w *imapserver.FetchWriter, t target, row *storage.Message, raw []byte, options *imap.FetchOptions, needParsed, needBytes, seenChanged bool) error {
+	f := &fetched{row: row, raw: raw}
 	if needParsed {
 		f.parsed = s.partTree(row)
 	}
 	if needBytes {
-		if err := s.loadBytes(f, t.size); err != nil {
-			return err
+		if f.raw == nil {
+			if err := s.loadBytes(f, t.size); err != nil {
+				return err
+			}
 		}
 		if err := s.prepareBinary(f, options); err != nil {
 			return err

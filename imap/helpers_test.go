@@ -59,7 +59,7 @@ func newTestServerEnv(t testing.TB, env *testenv.Env, configure ...func(*Options
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
+		if err := srv.Shutdown(ctx); err != nil && err != ErrServerClosed {
 			t.Errorf("shutdown: %v", err)
 		}
 	})

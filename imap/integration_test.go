@@ -751,3 +751,61 @@ func (f *fakeThrottle) Allow(ip netip.Addr, login string) (bool, time.Duration) 
 }
 func (f *fakeThrottle) Fail(ip netip.Addr, login, password string) { f.fails++ }
 func (f *fakeThrottle) Succeed(ip netip.Addr, login string)        { f.successes++ }
+
+// TestIMAPListStatusLiteralPlusAppendLimit covers LIST-STATUS (RFC 5819),
+// a non-synchronising literal above 4096 bytes (LITERAL+, RFC 7888), the
+// APPENDLIMIT refusal (RFC 7889) and BYE at shutdown.
+func TestIMAPListStatusLiteralPlusAppendLimit(t *testing.T) {
+	ts := newTestServer(t, func(o *Options) { o.AppendLimit = 10000 })
+	c := ts.client(t)
+	appendMsg(t, c, "INBOX", plainMessage("one", "1"), &imap.AppendOptions{Flags: []imap.Flag{imap.FlagSeen}})
+	appendMsg(t, c, "INBOX", plainMessage("two", "2"), nil)
+
+	l, err := c.List("", "*", &imap.ListOptions{ReturnStatus: &imap.StatusOptions{NumMessages: true, NumUnseen: true, Size: true}}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inbox *imap.ListData
+	for _, d := range l {
+		if d.Mailbox == "INBOX" {
+			inbox = d
+		}
+	}
+	if inbox == nil || inbox.Status == nil || *inbox.Status.NumMessages != 2 || *inbox.Status.NumUnseen != 1 || *inbox.Status.Size == 0 {
+		t.Fatalf("LIST RETURN (STATUS): %+v", inbox)
+	}
+
+	rc := ts.raw(t, true)
+	rc.cmd("a", `LOGIN alice@example.com "`+testPassword+`"`)
+	body := plainMessage("big", strings.Repeat("x", 6000))
+	if _, err := rc.conn.Write([]byte(fmt.Sprintf("b APPEND INBOX {%d+}\r\n%s\r\n", len(body), body))); err != nil {
+		t.Fatal(err)
+	}
+	for l := rc.line(); ; l = rc.line() {
+		if strings.HasPrefix(l, "b ") {
+			if !strings.HasPrefix(l, "b OK [APPENDUID") {
+				t.Fatalf("APPEND with a 6 KB LITERAL+: %s", l)
+			}
+			break
+		}
+		if strings.HasPrefix(l, "+") {
+			t.Fatal("server asked to continue a non-synchronising literal")
+		}
+	}
+	huge := plainMessage("huge", strings.Repeat("y", 20000))
+	if err := appendErr(c, "INBOX", huge); err == nil || !strings.Contains(err.Error(), "TOOBIG") {
+		t.Fatalf("APPEND above APPENDLIMIT: %v", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ts.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := rc.line(); !strings.HasPrefix(l, "* BYE") {
+		t.Fatalf("at shutdown the client got %q, want BYE", l)
+	}
+	if err := ts.srv.Shutdown(ctx); err != ErrServerClosed {
+		t.Fatalf("second Shutdown: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -141,19 +142,36 @@ func (s *Server) openMailbox(ctx context.Context, account, folder int64) (*mailb
 	return mb, nil
 }
 
-// release drops a reference; the last one stops the mailbox.
+// mailboxLinger is how long a mailbox nobody has selected stays loaded
+// (and fed): clients that SELECT the same folder again and again, or
+// reconnect, then do not reload it each time.
+const mailboxLinger = 30 * time.Second
+
+// release drops a reference; a mailbox without any is stopped after
+// mailboxLinger unless someone selects it again.
 func (mb *mailbox) release() {
 	s := mb.srv
 	s.mu.Lock()
 	mb.refs--
 	last := mb.refs == 0
-	if last && s.mailboxes[mb.key] == mb {
+	if last && mb.loadErr != nil && s.mailboxes[mb.key] == mb {
 		delete(s.mailboxes, mb.key)
 	}
 	s.mu.Unlock()
-	if last && mb.loadErr == nil {
-		mb.stop()
+	if !last || mb.loadErr != nil {
+		return
 	}
+	time.AfterFunc(mailboxLinger, func() {
+		s.mu.Lock()
+		idle := mb.refs == 0 && s.mailboxes[mb.key] == mb
+		if idle {
+			delete(s.mailboxes, mb.key)
+		}
+		s.mu.Unlock()
+		if idle {
+			mb.stop()
+		}
+	})
 }
 
 // stop ends the feed goroutine (idempotent).

@@ -37,7 +37,9 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		return nil, s.fail("reading a folder", err)
 	}
 	v := mb.newView()
+	s.selMu.Lock()
 	s.sel = &selected{mb: mb, v: v, folder: *f, name: m.name, readOnly: options.ReadOnly}
+	s.selMu.Unlock()
 
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
@@ -72,12 +74,15 @@ func (s *session) Unselect() error {
 }
 
 func (s *session) unselect() {
-	if s.sel == nil {
+	s.selMu.Lock()
+	sel := s.sel
+	s.sel = nil
+	s.selMu.Unlock()
+	if sel == nil {
 		return
 	}
-	s.sel.v.close()
-	s.sel.mb.release()
-	s.sel = nil
+	sel.v.close()
+	sel.mb.release()
 }
 
 // Poll implements go-imap's end-of-command hook: bring the client's view
@@ -109,7 +114,11 @@ func (s *session) flush(w *imapserver.UpdateWriter, sel *selected, allowExpunge 
 // Idle implements IDLE (RFC 9051 §6.3.13, RFC 2177): changes reach the
 // client as the store's feed reports them.
 func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	// go-imap may end the connection (and so Close, which unselects)
+	// before this goroutine has finished.
+	s.selMu.Lock()
 	sel := s.sel
+	s.selMu.Unlock()
 	if sel == nil {
 		select {
 		case <-stop:

@@ -343,18 +343,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	select {
 	case <-idle:
 	case <-ctx.Done():
+		// Out of time: drop whoever is left. (go-imap's own Close is not
+		// used: its Serve adds to a WaitGroup outside its lock, which races
+		// with Close's Wait when a Serve has only just started.)
+		s.mu.Lock()
+		for sess := range s.sessions {
+			_ = sess.conn.NetConn().Close()
+		}
+		s.mu.Unlock()
 	}
 	s.secureLn.Close()
 	if s.looseLn != nil {
 		s.looseLn.Close()
-	}
-	if err := s.secure.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-		errs = append(errs, err)
-	}
-	if s.loose != nil {
-		if err := s.loose.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, err)
-		}
 	}
 	s.cancel()
 	s.wg.Wait()

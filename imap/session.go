@@ -34,7 +34,10 @@ type session struct {
 	accountID int64 // 0 until authenticated
 	login     string
 
-	sel *selected // nil unless a mailbox is selected
+	// sel is nil unless a mailbox is selected. The command goroutine reads
+	// it freely; changes take selMu, which Idle's goroutine reads it under.
+	sel   *selected
+	selMu sync.Mutex
 
 	byeOnce sync.Once
 }
