@@ -24,7 +24,7 @@ import (
 // harness is a MAPI door over HTTPS on 127.0.0.1 with a stand-in ROP
 // layer (fakeROP), for the transport and session tests.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	env     *testenv.Env
 	srv     *mapi.Server
 	base    string // https://127.0.0.1:port
@@ -52,13 +52,13 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newHarness(t *testing.T, configure ...func(*mapi.Options)) *harness {
+func newHarness(t testing.TB, configure ...func(*mapi.Options)) *harness {
 	t.Helper()
 	return newHarnessOn(t, testenv.New(t), configure...)
 }
 
 // newHarnessOn is newHarness on an existing env.
-func newHarnessOn(t *testing.T, env *testenv.Env, configure ...func(*mapi.Options)) *harness {
+func newHarnessOn(t testing.TB, env *testenv.Env, configure ...func(*mapi.Options)) *harness {
 	t.Helper()
 	h := &harness{t: t, env: env, metrics: obs.NewMetrics(), rop: &fakeROP{}, clock: &fakeClock{now: time.Now()}}
 	opts := mapi.Options{
