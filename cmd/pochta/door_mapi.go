@@ -2,16 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/pochta/pochta/directory"
 	"github.com/pochta/pochta/mapi"
+	"github.com/pochta/pochta/mapi/nspi"
 	"github.com/pochta/pochta/mapi/rop"
 )
 
 func init() { registerDoor("mapi", startMAPI) }
 
-// startMAPI mounts MAPI over HTTP (/mapi/emsmdb/) and Autodiscover
+// startMAPI mounts MAPI over HTTP (/mapi/emsmdb/ for the mailbox,
+// /mapi/nspi/ for the address book) and Autodiscover
 // (/autodiscover/autodiscover.xml and .json) on the HTTP door's echo
 // instance; it has no listener of its own. Clients need HTTPS
 // (http.tls_listen): Basic credentials are refused over plain HTTP.
@@ -45,6 +48,15 @@ func startMAPI(ctx context.Context, a *app, rg *runGroup) error {
 		return err
 	}
 	srv.Mount(a.HTTP)
+	book, err := srv.NewAddressBook(nspi.Options{})
+	if err != nil {
+		_ = srv.Shutdown(ctx)
+		return err
+	}
+	book.Mount(a.HTTP) // after srv.Mount: replaces its "endpoint disabled" route
+	shutdown := func(ctx context.Context) error {
+		return errors.Join(book.Shutdown(ctx), srv.Shutdown(ctx))
+	}
 	// The HTTP servers stop before the doors (shutdown runs in reverse)
 	// and wait for running requests; held NotificationWaits would make
 	// them wait for minutes. Start the MAPI shutdown, which ends those
@@ -53,8 +65,8 @@ func startMAPI(ctx context.Context, a *app, rg *runGroup) error {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace+time.Second)
 		defer cancel()
-		return srv.Shutdown(sctx)
+		return shutdown(sctx)
 	})
-	rg.OnStop("mapi", srv.Shutdown)
+	rg.OnStop("mapi", shutdown)
 	return nil
 }
