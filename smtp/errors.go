@@ -31,5 +31,4 @@ var (
 	errAuthTemp       = reply(454, 4, 7, 0, "Temporary authentication failure")
 	errAuthzRefused   = reply(535, 5, 7, 8, "Authentication failed")
 	errDataTimeout    = reply(451, 4, 4, 2, "Timeout while receiving the message")
-	errBadHeader      = reply(550, 5, 6, 0, "Message header not acceptable")
 )

@@ -500,3 +500,30 @@ func mustQueue(t *testing.T, h *harness) []storage.QueueMessage {
 	}
 	return ms
 }
+
+// An authenticated user may send to an address literal (RFC 5321 §4.1.3);
+// the runner connects to that address without an MX lookup.
+func TestAddressLiteralDelivery(t *testing.T) {
+	h := newHarness(t)
+	alice := h.addUser("alice@example.com", "secret")
+	remote := newRemoteMX(t, nil, "", "")
+	_, port, _ := net.SplitHostPort(remote.addr)
+	c := h.dialSubmission(false, "alice@example.com", "secret")
+	if err := send(c, "alice@example.com", []string{"postmaster@[127.0.0.1]"}, submitted); err != nil {
+		t.Fatal(err)
+	}
+	r, err := delivery.NewRunner(delivery.RunnerOptions{Deliverer: h.d, Resolver: fakeResolver{}, MXPort: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := remote.messages()
+	if len(got) != 1 || got[0].to[0] != "postmaster@[127.0.0.1]" {
+		t.Fatalf("remote got %+v", got)
+	}
+	if n := len(h.inbox(alice.ID)); n != 0 {
+		t.Fatalf("%d notices", n)
+	}
+}
