@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
@@ -213,13 +214,32 @@ const (
 // /mapi/emsmdb).
 func (s *Server) Mount(e *echo.Echo) {
 	e.Pre(canonicalPaths)
-	e.POST(AutodiscoverPath, s.autodiscoverPOX, s.authenticate)
-	e.GET(AutodiscoverPath, s.autodiscoverPOX, s.authenticate)
-	e.GET(AutodiscoverJSON+"/v1.0/:address", s.autodiscoverJSON)
-	e.GET(AutodiscoverJSON, s.autodiscoverJSON)
-	e.Any(EMSMDBPath, s.emsmdbHandler, s.authenticate)
-	e.Any(NSPIPath, s.disabledEndpoint, s.authenticate)
-	e.Any("/mapi/*", s.invalidPath, s.authenticate)
+	e.POST(AutodiscoverPath, s.autodiscoverPOX, s.recoverPanics, s.authenticate)
+	e.GET(AutodiscoverPath, s.autodiscoverPOX, s.recoverPanics, s.authenticate)
+	e.GET(AutodiscoverJSON+"/v1.0/:address", s.autodiscoverJSON, s.recoverPanics)
+	e.GET(AutodiscoverJSON, s.autodiscoverJSON, s.recoverPanics)
+	e.Any(EMSMDBPath, s.emsmdbHandler, s.recoverPanics, s.authenticate)
+	e.Any(NSPIPath, s.disabledEndpoint, s.recoverPanics, s.authenticate)
+	e.Any("/mapi/*", s.invalidPath, s.recoverPanics, s.authenticate)
+}
+
+// recoverPanics turns a panic in a request into a 500, logged once and
+// counted in pochta_panics_total{component="mapi"}; the server goes on.
+// (Work that run does on its own goroutine has its own recovery.)
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		panicked := true
+		defer func() {
+			if panicked {
+				err = echo.NewHTTPError(http.StatusInternalServerError)
+			}
+		}()
+		// Runs first: recovers, logs and counts.
+		defer s.opts.Metrics.Recover(s.log, "mapi")
+		err = next(c)
+		panicked = false
+		return err
+	}
 }
 
 // Shutdown refuses new requests (X-ResponseCode 18, endpoint shutting

@@ -725,3 +725,32 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// panickyDirectory panics when asked about one login.
+type panickyDirectory struct{ directory.Directory }
+
+func (d panickyDirectory) Authenticate(ctx context.Context, login, password string) (*directory.Account, error) {
+	if login == "boom@example.com" {
+		panic("directory exploded")
+	}
+	return d.Directory.Authenticate(ctx, login, password)
+}
+
+// A panic in the request goroutine (here in the directory) is a 500,
+// counted; the next request is served.
+func TestPanicInRequest(t *testing.T) {
+	h := newHarness(t, func(o *mapi.Options) { o.Directory = panickyDirectory{o.Directory} })
+	alice := h.user("alice")
+	boom := h.client(alice, func(o *mapiclient.Options) { o.User = "boom@example.com" })
+	_, err := boom.Connect(context.Background())
+	var re *mapiclient.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatus != http.StatusInternalServerError {
+		t.Errorf("panicking directory: %v", err)
+	}
+	if n := counterValue(t, h.metrics.Panics.WithLabelValues("mapi")); n != 1 {
+		t.Errorf("pochta_panics_total{component=mapi} = %v", n)
+	}
+	if _, err := h.client(alice).Connect(context.Background()); err != nil {
+		t.Errorf("Connect after the panic: %v", err)
+	}
+}
