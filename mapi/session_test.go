@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -752,5 +753,30 @@ func TestPanicInRequest(t *testing.T) {
 	}
 	if _, err := h.client(alice).Connect(context.Background()); err != nil {
 		t.Errorf("Connect after the panic: %v", err)
+	}
+}
+
+// downDirectory cannot answer.
+type downDirectory struct{ directory.Directory }
+
+func (downDirectory) Authenticate(context.Context, string, string) (*directory.Account, error) {
+	return nil, fmt.Errorf("ldap: connection refused: %w", directory.ErrUnavailable)
+}
+
+// A directory that cannot answer is a temporary 503, never a 401 (the
+// client would ask the user for the password again), and no failure is
+// counted against the user.
+func TestDirectoryUnavailable(t *testing.T) {
+	h := newHarness(t, func(o *mapi.Options) { o.Directory = downDirectory{o.Directory} })
+	alice := h.user("alice")
+	resp, err := h.client(alice).Do(context.Background(), mapi.RequestPing, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.HTTPStatus != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("HTTP %d, Retry-After %q", resp.HTTPStatus, resp.Header.Get("Retry-After"))
+	}
+	if n := counterValue(t, h.metrics.AuthFailures.WithLabelValues("mapi")); n != 0 {
+		t.Errorf("%v authentication failures counted", n)
 	}
 }
