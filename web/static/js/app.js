@@ -116,7 +116,7 @@ function renderFolders() {
 }
 
 function renderMoveTargets() {
-  for (const [id, label] of [['move-select', 'Move to…'], ['copy-select', 'Copy to…']]) {
+  for (const [id, label] of [['move-select', 'Move…'], ['copy-select', 'Copy…']]) {
     const sel = $(id);
     sel.replaceChildren(el('option', { value: '' }, label));
     for (const f of S.folders) sel.append(el('option', { value: f.id }, '\u00a0'.repeat(f.depth * 2) + f.name));
@@ -323,8 +323,12 @@ function closeReader() {
 }
 
 function setFlagButtons(m) {
-  $('btn-unread').textContent = m.seen ? 'Mark unread' : 'Mark read';
-  $('btn-flag').textContent = m.flagged ? 'Unflag' : 'Flag';
+  const unread = m.seen ? 'Mark unread' : 'Mark read';
+  $('btn-unread').setAttribute('aria-label', unread);
+  $('btn-unread').title = `${unread} (u)`;
+  const flag = m.flagged ? 'Remove the flag' : 'Flag';
+  $('btn-flag').setAttribute('aria-label', flag);
+  $('btn-flag').title = `${flag} (s)`;
   $('btn-flag').setAttribute('aria-pressed', m.flagged ? 'true' : 'false');
 }
 
@@ -390,6 +394,7 @@ function renderBody(m) {
       title: 'Message content', sandbox: 'allow-popups allow-popups-to-escape-sandbox',
       referrerpolicy: 'no-referrer', src: m.body_url + (remote ? '?remote=1' : ''),
     });
+    frame.addEventListener('load', () => { frame.dataset.loaded = 'true'; });
     body.append(frame);
   } else {
     const pre = el('div', { class: 'plain' });
@@ -434,6 +439,7 @@ async function setFlags(ids, add, remove) {
       if (S.current && S.current.id === st.id) { S.current.seen = st.seen; S.current.flagged = st.flagged; setFlagButtons(S.current); }
     }
     renderList();
+    loadFolders(true);
   } catch (err) {
     if (err.status !== 401) toast(err.message, true);
   }
@@ -449,20 +455,18 @@ function toggleFlag() {
   if (m) setFlags([m.id], m.flagged ? [] : ['flagged'], m.flagged ? ['flagged'] : []);
 }
 
-// afterRemove selects the next message once the current one left the list.
+// afterRemove takes a message out of the list and selects the next one
+// without opening it (opening would mark it read).
 function afterRemove(id) {
   const i = S.messages.findIndex((m) => m.id === id);
   S.messages = S.messages.filter((m) => m.id !== id);
   if (S.total > 0) S.total--;
-  renderList();
   const next = S.messages[Math.min(Math.max(i, 0), S.messages.length - 1)];
-  if (next && window.matchMedia('(min-width: 761px)').matches) {
-    select(next.id, true);
-  } else {
-    S.selected = 0;
-    history.replaceState(null, '', listHash());
-    closeReader();
-  }
+  S.selected = next ? next.id : 0;
+  renderList();
+  history.replaceState(null, '', listHash());
+  closeReader();
+  if (next) select(next.id, false);
 }
 
 async function deleteMessage() {
@@ -623,6 +627,7 @@ function onKey(e) {
 // ---------- Start ----------
 
 function wire() {
+  for (const b of document.querySelectorAll('[data-icon]')) b.prepend(icon(b.dataset.icon));
   $('login-form').addEventListener('submit', login);
   $('btn-logout').addEventListener('click', logout);
   $('btn-compose').addEventListener('click', () => compose(''));

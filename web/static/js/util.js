@@ -34,6 +34,10 @@ const ICONS = {
   flag: 'M5 21V4 M5 4h12l-2 4 2 4H5',
   reply: 'M10 8L4 13l6 5 M4 13h10a6 6 0 016 6',
   forward: 'M14 8l6 5-6 5 M20 13H10a6 6 0 00-6 6',
+  replyall: 'M11 8L5 13l6 5 M7 8l-5 5 5 5 M5 13h9a6 6 0 016 6',
+  mail: 'M3 6h18v12H3z M3 7l9 6 9-6',
+  download: 'M12 4v11 M7 10l5 5 5-5 M5 20h14',
+  logout: 'M10 4H5v16h5 M15 8l4 4-4 4 M19 12H9',
 };
 
 // icon returns a small line icon (decorative: hidden from screen readers).
