@@ -3,8 +3,9 @@
 // and response framing, HTTP Basic authentication, and Autodiscover (POX
 // and JSON) that tells clients where the endpoints are. The remote
 // operations inside Execute requests are run by package mapi/rop behind
-// the ROPSession interface; the address book endpoint (/mapi/nspi/) answers
-// "endpoint disabled" until NSPI is built on the same machinery.
+// the ROPSession interface. The address book endpoint (/mapi/nspi/) is
+// AddressBook, package mapi/nspi over the same machinery; without it
+// /mapi/nspi/ answers X-ResponseCode 16 (endpoint disabled).
 //
 // The server has no listener of its own: Mount adds its routes to the echo
 // instance behind the HTTP and HTTPS listeners.
