@@ -312,9 +312,13 @@ func TestGroupExpansion(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := d.AddAlias(ctx, "sales@example.com", alice.ID); err != nil {
+		t.Fatal(err)
+	}
 	c := h.dial(h.mxAddr)
-	// alice named twice (directly and through the group) gets one copy.
-	if err := send(c, "sender@remote.example", []string{"team@example.com", "alice@example.com"}, inboundMsg); err != nil {
+	// alice named three times (directly, through an alias and through the
+	// group) gets one copy.
+	if err := send(c, "sender@remote.example", []string{"team@example.com", "alice@example.com", "Sales@Example.com"}, inboundMsg); err != nil {
 		t.Fatal(err)
 	}
 	if a, b := len(h.inbox(alice.ID)), len(h.inbox(carol.ID)); a != 1 || b != 1 {
