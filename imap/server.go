@@ -31,6 +31,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -110,7 +111,10 @@ type Server struct {
 	sessions  map[*session]struct{}
 	perIP     map[netip.Prefix]int
 	mailboxes map[mailboxKey]*mailbox
-	idle      chan struct{} // closed and replaced when the last session ends during shutdown
+	idle      chan struct{} // closed when the last session ends during shutdown
+
+	// logins bounds the password checks running at once.
+	logins chan struct{}
 
 	wg sync.WaitGroup // Serve loops and go-imap servers
 }
@@ -141,6 +145,7 @@ func New(opts Options) (*Server, error) {
 		perIP:     map[netip.Prefix]int{},
 		mailboxes: map[mailboxKey]*mailbox{},
 		idle:      make(chan struct{}),
+		logins:    make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
 	libOpts := func(insecure bool) *imapserver.Options {
 		return &imapserver.Options{

@@ -78,7 +78,16 @@ func (s *session) Login(username, password string) error {
 				Text: fmt.Sprintf("Too many failed logins; try again in %d seconds", int(wait.Seconds())+1)}
 		}
 	}
+	// Password hashes are memory-hard (argon2id, 19 MiB each): checking
+	// more at once than there are CPUs gains nothing and multiplies the
+	// memory (ten clients logging in together cost 250 MB without this).
+	select {
+	case s.srv.logins <- struct{}{}:
+	case <-s.ctx.Done():
+		return s.fail("authenticating", s.ctx.Err())
+	}
 	acct, err := s.srv.opts.Directory.Authenticate(s.ctx, username, password)
+	<-s.srv.logins
 	switch {
 	case errors.Is(err, directory.ErrAuthFailed):
 		if th != nil {
