@@ -3,6 +3,7 @@ package nspi
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -69,8 +70,11 @@ type gal struct {
 	maxEntries int
 	now        func() time.Time
 
+	log *slog.Logger
+
 	mu       sync.Mutex
 	current  *census
+	lastErr  error
 	building chan struct{} // closed when the build in progress ends
 }
 
@@ -103,47 +107,77 @@ func (g *gal) read(ctx context.Context, cursor string, n int) ([]directory.Entry
 	return out, nil
 }
 
-// census returns a census no older than the TTL, building one if needed.
-// Concurrent callers share one build. When a rebuild fails and an older
-// census exists, the older one is used: positions are approximate anyway
-// (MS-OXNSPI 2.2.8: NumPos and TotalRecs are approximate).
+// census returns the current census. The first one is built while the
+// caller waits; later, a census older than the TTL is still returned while
+// a new one is built behind it, so no request pays for a rebuild (NumPos
+// and TotalRecs are approximate anyway, MS-OXNSPI 2.2.8). Concurrent
+// callers share one build, which runs on its own context so a request
+// that gives up does not abort it for the others.
 func (g *gal) census(ctx context.Context) (*census, error) {
-	for {
-		g.mu.Lock()
-		c := g.current
-		if c != nil && g.now().Sub(c.built) < g.ttl {
-			g.mu.Unlock()
-			return c, nil
+	g.mu.Lock()
+	c := g.current
+	if c != nil {
+		if g.now().Sub(c.built) >= g.ttl && g.building == nil {
+			g.startBuildLocked(ctx)
 		}
-		if wait := g.building; wait != nil {
-			g.mu.Unlock()
-			select {
-			case <-wait:
-				continue
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}
-		done := make(chan struct{})
-		g.building = done
 		g.mu.Unlock()
+		return c, nil
+	}
+	if g.building == nil {
+		g.startBuildLocked(ctx)
+	}
+	wait := g.building
+	g.mu.Unlock()
+	select {
+	case <-wait:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.current == nil {
+		return nil, g.lastErr
+	}
+	return g.current, nil
+}
 
-		nc, err := g.build(ctx)
-		g.mu.Lock()
-		g.building = nil
-		if err == nil {
-			g.current = nc
-		}
-		old := g.current
-		g.mu.Unlock()
-		close(done)
-		if err != nil {
-			if old != nil {
-				return old, nil
+// censusBuildTimeout bounds one census build.
+const censusBuildTimeout = 2 * time.Minute
+
+func (g *gal) startBuildLocked(ctx context.Context) {
+	done := make(chan struct{})
+	g.building = done
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), censusBuildTimeout)
+	go func() {
+		defer close(done)
+		defer cancel()
+		var c *census
+		err := fmt.Errorf("nspi: address list census: internal error")
+		defer func() {
+			if p := recover(); p != nil {
+				g.log.Error("nspi: panic building the address list census", "panic", p)
 			}
-			return nil, err
-		}
-		return nc, nil
+			g.mu.Lock()
+			if err == nil {
+				g.current = c
+			} else {
+				g.log.Warn("nspi: address list census failed; keeping the last one", "err", err)
+			}
+			g.lastErr = err
+			g.building = nil
+			g.mu.Unlock()
+		}()
+		c, err = g.build(bctx)
+	}()
+}
+
+// waitBuild waits for a census build under way (tests).
+func (g *gal) waitBuild() {
+	g.mu.Lock()
+	wait := g.building
+	g.mu.Unlock()
+	if wait != nil {
+		<-wait
 	}
 }
 

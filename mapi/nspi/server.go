@@ -74,6 +74,8 @@ type Server struct {
 	dnPrefix  string // ".../cn=Recipients/cn=", where DNs of entries without an account live
 	groupsDN  string
 	groupsEID []byte
+	readAhead int // rows a window reads beyond what a request asks
+	windowMax int // rows a session window keeps
 }
 
 // Errors Handle returns when the request gets no NSPI answer; the
@@ -122,10 +124,11 @@ func NewServer(opts Options) (*Server, error) {
 		opts.MaxEntries = 1_000_000
 	}
 	opts.ExternalURL = strings.TrimRight(opts.ExternalURL, "/")
-	s := &Server{opts: opts, log: opts.Logger.With("door", "mapi", "endpoint", "nspi"), now: time.Now}
+	s := &Server{opts: opts, log: opts.Logger.With("door", "mapi", "endpoint", "nspi"), now: time.Now,
+		readAhead: defaultReadAhead, windowMax: defaultWindowMax}
 	s.mids = newMIdTable(func() time.Time { return s.now() })
 	s.gal = &gal{dir: opts.Directory, mids: s.mids, ttl: opts.CensusTTL, maxEntries: opts.MaxEntries,
-		now: func() time.Time { return s.now() }}
+		now: func() time.Time { return s.now() }, log: s.log}
 	s.dnPrefix = recipientsPrefix(opts.LegacyDN)
 	s.groupsDN = "/guid=" + strings.ToUpper(fmt.Sprintf("%x", groupsContainerGUID[:]))
 	s.groupsEID = mapiprop.AddressBookEntryID{DisplayType: mapiprop.DisplayTypeContainer, X500DN: s.groupsDN}.Bytes()

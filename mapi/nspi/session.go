@@ -53,10 +53,10 @@ type window struct {
 }
 
 // Window sizes: rows read ahead of what a request asks for, and the most
-// a window keeps.
+// a window keeps (Server.readAhead and windowMax; tests shrink them).
 const (
-	readAhead     = 100
-	maxWindowRows = 2000
+	defaultReadAhead = 100
+	defaultWindowMax = 2000
 )
 
 // table is a container as one request sees it.
@@ -115,24 +115,25 @@ func (t *table) rows(ctx context.Context, pos, n int) ([]row, error) {
 	}
 	if pos >= w.start && pos <= end && len(w.rows) > 0 && !w.complete {
 		need := pos + n - end
-		more, err := t.src.after(ctx, keyOf(w.rows[len(w.rows)-1].entry), need+readAhead)
+		ahead := t.sess.srv.readAhead
+		more, err := t.src.after(ctx, keyOf(w.rows[len(w.rows)-1].entry), need+ahead)
 		if err != nil {
 			return nil, err
 		}
 		w.rows = append(w.rows, t.toRows(more)...)
-		w.complete = len(more) < need+readAhead
-		if drop := len(w.rows) - maxWindowRows; drop > 0 && drop <= pos-w.start {
+		w.complete = len(more) < need+ahead
+		if drop := min(len(w.rows)-t.sess.srv.windowMax, pos-w.start); drop > 0 {
 			w.rows = append([]row(nil), w.rows[drop:]...)
 			w.start += drop
 		}
 		end = w.start + len(w.rows)
 		return w.rows[pos-w.start : min(pos+n, end)-w.start], nil
 	}
-	entries, err := t.src.at(ctx, pos, n+readAhead)
+	entries, err := t.src.at(ctx, pos, n+t.sess.srv.readAhead)
 	if err != nil {
 		return nil, err
 	}
-	*w = window{start: pos, rows: t.toRows(entries), complete: len(entries) < n+readAhead}
+	*w = window{start: pos, rows: t.toRows(entries), complete: len(entries) < n+t.sess.srv.readAhead}
 	return w.rows[:min(n, len(w.rows))], nil
 }
 
@@ -149,12 +150,13 @@ func (t *table) position(ctx context.Context, mid uint32) (int, bool, error) {
 	if !ok || !t.src.holds(o.entry) {
 		return 0, false, nil
 	}
-	pos, entries, err := t.src.from(ctx, keyOf(o.entry), readAhead)
+	ahead := t.sess.srv.readAhead
+	pos, entries, err := t.src.from(ctx, keyOf(o.entry), ahead)
 	if err != nil {
 		return 0, false, err
 	}
 	rows := t.toRows(entries)
-	*w = window{start: pos, rows: rows, complete: len(entries) < readAhead}
+	*w = window{start: pos, rows: rows, complete: len(entries) < ahead}
 	if len(rows) == 0 || rows[0].mid != mid {
 		return 0, false, nil // gone from the directory since
 	}
@@ -164,12 +166,13 @@ func (t *table) position(ctx context.Context, mid uint32) (int, bool, error) {
 // seekName returns the position of the first row whose sort name is not
 // before name (MS-OXNSPI 3.1.4.1.9) and the row, or false past the end.
 func (t *table) seekName(ctx context.Context, name string) (int, row, bool, error) {
-	pos, entries, err := t.src.atName(ctx, name, readAhead)
+	ahead := t.sess.srv.readAhead
+	pos, entries, err := t.src.atName(ctx, name, ahead)
 	if err != nil {
 		return 0, row{}, false, err
 	}
 	rows := t.toRows(entries)
-	*t.window() = window{start: pos, rows: rows, complete: len(entries) < readAhead}
+	*t.window() = window{start: pos, rows: rows, complete: len(entries) < ahead}
 	if len(rows) == 0 {
 		return pos, row{}, false, nil
 	}

@@ -274,7 +274,7 @@ func (s *Server) getMatches(ctx context.Context, sess *Session, q *GetMatchesReq
 			return resp
 		}
 	} else {
-		t, ok, err := sess.table(ctx, st.ContainerID)
+		src, ok, err := s.container(ctx, st.ContainerID)
 		switch {
 		case err != nil:
 			resp.ErrorCode = s.errorCode("GetMatches", err)
@@ -283,7 +283,7 @@ func (s *Server) getMatches(ctx context.Context, sess *Session, q *GetMatchesReq
 			resp.ErrorCode = mapiprop.ErrInvalidBookmark
 			return resp
 		}
-		if matches, err = s.findMatches(ctx, t, q.Filter, limit, pc); err != nil {
+		if matches, err = s.findMatches(ctx, src, q.Filter, limit, pc); err != nil {
 			resp.ErrorCode = s.errorCode("GetMatches", err)
 			return resp
 		}
@@ -344,10 +344,10 @@ func entryOf(a *directory.Account) directory.Entry {
 // until limit rows match. A prefix the restriction requires (on the
 // display name, address, account or ANR) narrows the directory search;
 // the restriction itself then decides.
-func (s *Server) findMatches(ctx context.Context, t *table, res mapiprop.Restriction, limit int, pc propCtx) ([]row, error) {
+func (s *Server) findMatches(ctx context.Context, src source, res mapiprop.Restriction, limit int, pc propCtx) ([]row, error) {
 	var out []row
 	consider := func(e directory.Entry) {
-		if len(out) >= limit || !t.src.holds(e) {
+		if len(out) >= limit || !src.holds(e) {
 			return
 		}
 		mid := s.mids.assign(e)
@@ -359,7 +359,7 @@ func (s *Server) findMatches(ctx context.Context, t *table, res mapiprop.Restric
 			out = append(out, row{entry: e, mid: mid})
 		}
 	}
-	if l, ok := t.src.(listSource); ok {
+	if l, ok := src.(listSource); ok {
 		for _, e := range l.entries {
 			consider(e)
 		}
