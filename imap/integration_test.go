@@ -809,3 +809,26 @@ func TestIMAPListStatusLiteralPlusAppendLimit(t *testing.T) {
 		t.Fatalf("second Shutdown: %v", err)
 	}
 }
+
+// TestIMAPIdleTimeout: an authenticated connection that sends nothing for
+// Options.IdleTimeout is closed (go-imap's own wait is 35 minutes).
+func TestIMAPIdleTimeout(t *testing.T) {
+	ts := newTestServer(t, func(o *Options) { o.IdleTimeout = 300 * time.Millisecond })
+	c := ts.client(t)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Closed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("an idle connection was not closed after IdleTimeout")
+	}
+	// A client that keeps talking stays.
+	c2 := ts.client(t)
+	for range 5 {
+		time.Sleep(100 * time.Millisecond)
+		if err := c2.Noop().Wait(); err != nil {
+			t.Fatalf("NOOP on an active connection: %v", err)
+		}
+	}
+}

@@ -31,9 +31,11 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -436,17 +438,34 @@ func (l *libLogger) Printf(format string, args ...any) {
 
 // timeoutConn replaces go-imap's fixed 35-minute wait for the next command
 // (and for DONE during IDLE) with Options.IdleTimeout; shorter deadlines
-// (one command, one literal) pass through unchanged.
+// (one command, one literal) pass through unchanged. Once such a wait has
+// timed out, every later read fails at once: go-imap would otherwise go
+// on to read the command with its 30-second deadline.
 type timeoutConn struct {
 	net.Conn
-	idle time.Duration
+	idle     time.Duration
+	waiting  atomic.Bool // the current deadline is the idle one
+	timedOut atomic.Bool
 }
 
 func (c *timeoutConn) SetReadDeadline(t time.Time) error {
-	if !t.IsZero() && time.Until(t) > 10*time.Minute {
+	long := !t.IsZero() && time.Until(t) > 10*time.Minute
+	if long {
 		t = time.Now().Add(c.idle)
 	}
+	c.waiting.Store(long)
 	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *timeoutConn) Read(p []byte) (int, error) {
+	if c.timedOut.Load() {
+		return 0, os.ErrDeadlineExceeded
+	}
+	n, err := c.Conn.Read(p)
+	if err != nil && c.waiting.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+		c.timedOut.Store(true)
+	}
+	return n, err
 }
 
 // chanListener feeds accepted connections to a go-imap server.
