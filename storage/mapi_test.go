@@ -152,6 +152,17 @@ func TestTouchAndCounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		for i := 0; i < 2; i++ {
+			if err := s.MigrateMAPI(ctx); err != nil {
+				t.Fatalf("MigrateMAPI (run %d): %v", i+1, err)
+			}
+		}
+		if n, err := s.CountMessages(ctx, 1, inbox.ID, false); err != nil || n != 2 {
+			t.Errorf("normal count %d, %v", n, err)
+		}
+		if n, _ := s.CountMessages(ctx, 2, inbox.ID, false); n != 0 {
+			t.Errorf("another account counts %d in this folder", n)
+		}
 		counts, err := s.FolderCounts(ctx, 1)
 		if err != nil {
 			t.Fatal(err)

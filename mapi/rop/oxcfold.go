@@ -766,6 +766,7 @@ func (s *Session) contentsRows(ctx context.Context, t *tableObj, ms []storage.Me
 	for i := range ms {
 		m := &ms[i]
 		r := &tableRow{key: uint64(makeID(m.GlobCnt)), rowID: m.ID, props: s.lightMessageProps(m, t.folderGC, stored[m.ID])}
+		r.lazy = func(id uint16) (mp.Value, bool) { return s.messageIdentity(id, t.folderGC, m.GlobCnt, m.ChangeNum) }
 		r.sub = func(ctx context.Context) (*oxcmail.Message, error) { return s.loadContent(ctx, m) }
 		if m.MIMEFromChange == 0 {
 			r.full = func(ctx context.Context) (oxcmail.Props, error) {

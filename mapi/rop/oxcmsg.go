@@ -87,27 +87,63 @@ func iconIndex(flags int32, f storage.Flags) int32 {
 	return 0x101
 }
 
-// setIdentity sets the ids, keys and store properties of a stored message.
+// setIdentity sets the ids and keys of a stored message.
 func (s *Session) setIdentity(p *oxcmail.Props, folderGC, globCnt, changeNum int64) {
+	s.setIDs(p, folderGC, globCnt, changeNum)
+	for _, t := range identityTags {
+		if v, ok := s.messageIdentity(t.ID(), folderGC, globCnt, changeNum); ok {
+			p.Set(v)
+		}
+	}
+}
+
+// setIDs sets the numeric ids of a stored message.
+func (s *Session) setIDs(p *oxcmail.Props, folderGC, globCnt, changeNum int64) {
 	mid := makeID(globCnt)
 	p.Set(mp.Int64Value(mp.PidTagMid, int64(mid)))
 	p.Set(mp.Int64Value(mp.PidTagFolderId, int64(makeID(folderGC))))
 	p.Set(mp.Int64Value(mp.PidTagParentFolderId, int64(makeID(folderGC))))
-	eid := s.messageEntryID(folderGC, globCnt)
-	p.Set(mp.BinaryValue(mp.PidTagEntryId, eid))
-	p.Set(mp.BinaryValue(mp.PidTagRecordKey, eid))
-	p.Set(mp.BinaryValue(mp.PidTagParentEntryId, s.folderEntryID(folderGC)))
-	p.Set(mp.BinaryValue(mp.PidTagSourceKey, s.sourceKey(globCnt)))
-	p.Set(mp.BinaryValue(mp.PidTagParentSourceKey, s.sourceKey(folderGC)))
-	p.Set(mp.BinaryValue(mp.PidTagChangeKey, s.changeKey(changeNum)))
-	p.Set(mp.BinaryValue(mp.PidTagPredecessorChangeList, s.predecessors(changeNum)))
 	p.Set(mp.Int64Value(mp.PidTagChangeNumber, int64(makeID(changeNum))))
 	p.Set(mp.Int64Value(mp.PidTagInstID, int64(mid)))
 	p.Set(mp.Int32Value(mp.PidTagInstanceNum, 0))
-	ik := make([]byte, 20)
-	binary.LittleEndian.PutUint64(ik[0:], uint64(makeID(folderGC)))
-	binary.LittleEndian.PutUint64(ik[8:], uint64(mid))
-	p.Set(mp.BinaryValue(mp.PidTagInstanceKey, ik))
+}
+
+// identityTags are the binary ids and keys of a stored message, made only
+// when asked for (table rows rarely need them all).
+var identityTags = []mp.Tag{mp.PidTagEntryId, mp.PidTagRecordKey, mp.PidTagParentEntryId, mp.PidTagSourceKey,
+	mp.PidTagParentSourceKey, mp.PidTagChangeKey, mp.PidTagPredecessorChangeList, mp.PidTagInstanceKey,
+	mp.PidTagStoreRecordKey, mp.PidTagStoreEntryId, mp.PidTagMappingSignature}
+
+// messageIdentity makes one of the identityTags.
+func (s *Session) messageIdentity(id uint16, folderGC, globCnt, changeNum int64) (mp.Value, bool) {
+	switch id {
+	case mp.PidTagEntryId.ID():
+		return mp.BinaryValue(mp.PidTagEntryId, s.messageEntryID(folderGC, globCnt)), true
+	case mp.PidTagRecordKey.ID():
+		return mp.BinaryValue(mp.PidTagRecordKey, s.messageEntryID(folderGC, globCnt)), true
+	case mp.PidTagParentEntryId.ID():
+		return mp.BinaryValue(mp.PidTagParentEntryId, s.folderEntryID(folderGC)), true
+	case mp.PidTagSourceKey.ID():
+		return mp.BinaryValue(mp.PidTagSourceKey, s.sourceKey(globCnt)), true
+	case mp.PidTagParentSourceKey.ID():
+		return mp.BinaryValue(mp.PidTagParentSourceKey, s.sourceKey(folderGC)), true
+	case mp.PidTagChangeKey.ID():
+		return mp.BinaryValue(mp.PidTagChangeKey, s.changeKey(changeNum)), true
+	case mp.PidTagPredecessorChangeList.ID():
+		return mp.BinaryValue(mp.PidTagPredecessorChangeList, s.predecessors(changeNum)), true
+	case mp.PidTagInstanceKey.ID():
+		ik := make([]byte, 20)
+		binary.LittleEndian.PutUint64(ik[0:], uint64(makeID(folderGC)))
+		binary.LittleEndian.PutUint64(ik[8:], uint64(makeID(globCnt)))
+		return mp.BinaryValue(mp.PidTagInstanceKey, ik), true
+	case mp.PidTagStoreRecordKey.ID():
+		return mp.BinaryValue(mp.PidTagStoreRecordKey, append([]byte{}, s.mbox.storeGUID[:]...)), true
+	case mp.PidTagStoreEntryId.ID():
+		return mp.BinaryValue(mp.PidTagStoreEntryId, s.storeEntryID()), true
+	case mp.PidTagMappingSignature.ID():
+		return mp.BinaryValue(mp.PidTagMappingSignature, append([]byte{}, s.mbox.replGUID[:]...)), true
+	}
+	return mp.Value{}, false
 }
 
 // setCommon sets what every message object reports about itself.
@@ -115,6 +151,10 @@ func (s *Session) setCommon(p *oxcmail.Props, writable bool) {
 	p.Set(mp.BinaryValue(mp.PidTagStoreRecordKey, append([]byte{}, s.mbox.storeGUID[:]...)))
 	p.Set(mp.BinaryValue(mp.PidTagStoreEntryId, s.storeEntryID()))
 	p.Set(mp.BinaryValue(mp.PidTagMappingSignature, append([]byte{}, s.mbox.replGUID[:]...)))
+	s.setAccess(p, writable)
+}
+
+func (s *Session) setAccess(p *oxcmail.Props, writable bool) {
 	p.Set(mp.Int32Value(mp.PidTagObjectType, mp.ObjectTypeMessage))
 	p.Set(mp.Int32Value(mp.PidTagAccess, mp.AccessModify|mp.AccessRead|mp.AccessDelete))
 	level := int32(0)
@@ -163,16 +203,22 @@ func (s *Session) lightMessageProps(m *storage.Message, folderGC int64, stored [
 	}
 	p.Set(mp.Int32Value(mp.PidTagImportance, int32(m.Importance)))
 	overlay(&p, stored)
-	s.setComputed(&p, m, folderGC, m.HasAttachments)
+	s.setState(&p, m, folderGC, m.HasAttachments)
 	p.Set(mp.BoolValue(mp.PidTagHasAttachments, m.HasAttachments))
-	s.setCommon(&p, true)
+	s.setAccess(&p, true)
 	return p
 }
 
-// setComputed sets the properties that follow the store's row: ids, flags,
-// sizes.
+// setComputed sets the properties that follow the store's row: ids, keys,
+// flags, sizes.
 func (s *Session) setComputed(p *oxcmail.Props, m *storage.Message, folderGC int64, hasAttach bool) {
 	s.setIdentity(p, folderGC, m.GlobCnt, m.ChangeNum)
+	s.setState(p, m, folderGC, hasAttach)
+}
+
+// setState sets the numeric ids, flags and sizes of a stored message.
+func (s *Session) setState(p *oxcmail.Props, m *storage.Message, folderGC int64, hasAttach bool) {
+	s.setIDs(p, folderGC, m.GlobCnt, m.ChangeNum)
 	base, _ := p.Int32(mp.PidTagMessageFlags)
 	flags := messageFlags(base, m.Flags, hasAttach)
 	p.Set(mp.Int32Value(mp.PidTagMessageFlags, flags))

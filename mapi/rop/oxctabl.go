@@ -36,6 +36,9 @@ type tableRow struct {
 	key   uint64 // identity for bookmarks: FID, MID, attach number, rule or member id
 	rowID int64  // secondary sort key, as the store's lists break ties
 	props oxcmail.Props
+	// lazy makes a property the row does not hold yet (ids and keys that
+	// are cheap to compute but costly to make for every row).
+	lazy func(id uint16) (mp.Value, bool)
 	// full loads every property of the row (nil: props are complete).
 	full func(ctx context.Context) (oxcmail.Props, error)
 	// sub returns the recipients and attachments of a message row for
@@ -48,6 +51,9 @@ type tableRow struct {
 func (r *tableRow) get(ctx context.Context, t mp.Tag) (mp.Value, bool) {
 	if v, ok := r.props.Get(t.WithType(mp.PtypUnspecified)); ok {
 		return v, true
+	}
+	if r.fillLazy(t) {
+		return r.props.Get(t.WithType(mp.PtypUnspecified))
 	}
 	if r.full == nil {
 		return mp.Value{}, false
@@ -73,15 +79,25 @@ func (r *tableRow) loadFull(ctx context.Context) {
 	}
 }
 
+// fillLazy makes a lazy property; it reports whether it did.
+func (r *tableRow) fillLazy(t mp.Tag) bool {
+	if r.lazy == nil {
+		return false
+	}
+	v, ok := r.lazy(t.ID())
+	if ok {
+		r.props.Set(v)
+	}
+	return ok
+}
+
 // propsFor returns the row's properties, complete for the given columns.
 func (r *tableRow) propsFor(ctx context.Context, cols []mp.Tag) oxcmail.Props {
-	if r.full != nil {
-		for _, c := range cols {
-			if !r.props.Has(c) && !tableComputed(c) {
-				r.loadFull(ctx)
-				break
-			}
+	for _, c := range cols {
+		if r.props.Has(c) || r.fillLazy(c) || tableComputed(c) {
+			continue
 		}
+		r.loadFull(ctx)
 	}
 	return r.props
 }
@@ -1032,6 +1048,11 @@ func (s *Session) ropQueryColumnsAll(ctx context.Context, x *QueryColumnsAllRequ
 	}
 	for _, r := range rows {
 		for _, tg := range r.props.Tags() {
+			add(tg)
+		}
+	}
+	if t.kind == tableContents {
+		for _, tg := range identityTags {
 			add(tg)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -273,7 +274,10 @@ func (s *Session) messageEntryID(folderGC, messageGC int64) []byte {
 }
 
 func (s *Session) storeEntryID() []byte {
-	return mp.NewPrivateStoreEntryID(s.srv.opts.Hostname, s.legacyDN).Bytes()
+	if s.storeEID == nil {
+		s.storeEID = mp.NewPrivateStoreEntryID(s.srv.opts.Hostname, s.legacyDN).Bytes()
+	}
+	return slices.Clone(s.storeEID)
 }
 
 // sourceKey is PidTagSourceKey: the GID of the object (MS-OXCFXICS 2.2.1.2.5).

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pochta/pochta/directory"
 	"github.com/pochta/pochta/internal/delivery"
@@ -67,6 +68,8 @@ type Server struct {
 	log     *slog.Logger
 	derived *derivedCache
 	ab      *addressBook
+	// migrated is set once the store has the door's indexes.
+	migrated atomic.Bool
 
 	namedMu sync.Mutex
 	named   map[int64]*namedMap // per account
@@ -112,6 +115,13 @@ type mailbox struct {
 func (s *Server) NewSession(ctx context.Context, acc *directory.Account) (*Session, error) {
 	if acc == nil {
 		return nil, fmt.Errorf("rop: session without an account")
+	}
+	if !s.migrated.Load() {
+		if err := s.store.MigrateMAPI(ctx); err != nil {
+			s.log.Warn("creating the MAPI indexes (counts stay slow)", "err", err)
+		} else {
+			s.migrated.Store(true)
+		}
 	}
 	if err := s.store.EnsureMailbox(ctx, acc.ID); err != nil {
 		return nil, fmt.Errorf("rop: mailbox of account %d: %w", acc.ID, err)

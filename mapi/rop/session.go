@@ -22,6 +22,7 @@ type Session struct {
 	mbox     mailbox
 	log      *slog.Logger
 	codePage uint32
+	storeEID []byte // PidTagStoreEntryId, made once
 
 	mu       sync.Mutex
 	closed   bool
