@@ -30,12 +30,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 		return nil, s.fail("opening a mailbox", err)
 	}
 	mb.sync(s.ctx)
-	// Read the folder after the messages: its UIDNEXT is then above all of them.
-	f, err := s.srv.store.Folder(s.ctx, s.accountID, m.folder.ID)
-	if err != nil {
-		mb.release()
-		return nil, s.fail("reading a folder", err)
-	}
+	f := &m.folder
 	v := mb.newView()
 	s.selMu.Lock()
 	s.sel = &selected{mb: mb, v: v, folder: *f, name: m.name, readOnly: options.ReadOnly}
@@ -47,6 +42,8 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	data := &imap.SelectData{
 		Flags:       flags,
 		NumMessages: v.countLocked(),
+		// The folder row was read before the messages: UIDNEXT must still be
+		// above every UID the client now knows.
 		UIDNext:     imap.UID(max(f.UIDNext, mb.lastUID+1)),
 		UIDValidity: f.UIDValidity,
 	}
