@@ -441,11 +441,11 @@ type streamObj struct {
 
 // streamBytes returns a property's stream form: UTF-16LE without the
 // terminator for PtypString, 8-bit for PtypString8, the bytes of binaries.
-func streamBytes(v mp.Value, t mp.Tag) ([]byte, bool) {
+func streamBytes(v mp.Value, t mp.Tag, cp uint32) ([]byte, bool) {
 	switch d := v.Data.(type) {
 	case string:
 		if t.Type() == mp.PtypString8 {
-			b, err := mp.EncodeString8(d, mp.CodePageWindows1252)
+			b, err := mp.EncodeString8(d, cp)
 			return b, err == nil
 		}
 		return mp.EncodeUTF16(d), true
@@ -456,7 +456,7 @@ func streamBytes(v mp.Value, t mp.Tag) ([]byte, bool) {
 }
 
 // valueOfStream is the inverse of streamBytes.
-func valueOfStream(t mp.Tag, b []byte) mp.Value {
+func valueOfStream(t mp.Tag, b []byte, cp uint32) mp.Value {
 	switch t.Type() {
 	case mp.PtypString:
 		if len(b)%2 == 1 {
@@ -468,7 +468,7 @@ func valueOfStream(t mp.Tag, b []byte) mp.Value {
 		}
 		return mp.StringValue(t, s)
 	case mp.PtypString8:
-		s, _ := mp.DecodeString8(b, mp.CodePageWindows1252)
+		s, _ := mp.DecodeString8(b, cp)
 		return mp.StringValue(t, s)
 	}
 	return mp.BinaryValue(t, append([]byte{}, b...))
@@ -478,7 +478,7 @@ func (st *streamObj) commit(ctx context.Context) error {
 	if !st.dirty {
 		return nil
 	}
-	v := valueOfStream(st.tag, st.data)
+	v := valueOfStream(st.tag, st.data, st.s.codePage)
 	if a, ok := st.owner.(*attachObj); ok && st.tag.ID() == mp.PidTagAttachDataBinary.ID() {
 		a.att.Part = nil
 	}
@@ -562,7 +562,7 @@ func (s *Session) ropOpenStream(ctx context.Context, x *OpenStreamRequest, in *h
 		}
 		v, found := p.Get(x.PropertyTag)
 		if found {
-			data, found = streamBytes(v, x.PropertyTag)
+			data, found = streamBytes(v, x.PropertyTag, s.codePage)
 		} else if a, ok := obj.(*attachObj); ok && x.PropertyTag.ID() == mp.PidTagAttachDataBinary.ID() && a.att.Part != nil {
 			data, found = a.data(), true
 		}

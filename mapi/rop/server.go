@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,32 @@ func DefaultLegacyDN(a *directory.Account) string {
 	return fmt.Sprintf("/o=Pochta/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=%x-%s", a.ID, local)
 }
 
+// defaultAccountByLegacyDN maps a DefaultLegacyDN back to its account.
+func defaultAccountByLegacyDN(dir directory.Directory) func(ctx context.Context, dn string) (*directory.Account, error) {
+	return func(ctx context.Context, dn string) (*directory.Account, error) {
+		i := strings.LastIndex(strings.ToLower(dn), "/cn=")
+		if i < 0 {
+			return nil, directory.ErrNotFound
+		}
+		idHex, _, ok := strings.Cut(dn[i+4:], "-")
+		if !ok {
+			return nil, directory.ErrNotFound
+		}
+		id, err := strconv.ParseInt(idHex, 16, 64)
+		if err != nil {
+			return nil, directory.ErrNotFound
+		}
+		a, err := dir.Account(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.EqualFold(DefaultLegacyDN(a), dn) {
+			return nil, directory.ErrNotFound
+		}
+		return a, nil
+	}
+}
+
 // Server answers the ROP buffers of every EMSMDB session.
 type Server struct {
 	opts    Options
@@ -85,6 +112,9 @@ func NewServer(opts Options) *Server {
 	}
 	if opts.LegacyDN == nil {
 		opts.LegacyDN = DefaultLegacyDN
+		if opts.AccountByLegacyDN == nil && opts.Directory != nil {
+			opts.AccountByLegacyDN = defaultAccountByLegacyDN(opts.Directory)
+		}
 	}
 	if opts.MaxObjects <= 0 {
 		opts.MaxObjects = 32768
