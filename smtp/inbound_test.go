@@ -3,6 +3,7 @@ package smtp
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -657,5 +658,27 @@ func TestShutdownClosesIdleClients(t *testing.T) {
 	}
 	if _, err := net.Dial("tcp", h.mxAddr); err == nil {
 		t.Fatal("listener still open")
+	}
+}
+
+// On the implicit-TLS port the per-address refusal is spoken over TLS, so
+// the client reads a 421 instead of a handshake error.
+func TestConnsPerIPImplicitTLS(t *testing.T) {
+	h := newHarness(t, harnessConfig{opts: func(o *Options) { o.MaxConnsPerIP = 1 }})
+	first, err := tls.Dial("tcp", h.subsAddr, h.env.ClientTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if l, _ := bufio.NewReader(first).ReadString('\n'); !strings.HasPrefix(l, "220 ") {
+		t.Fatalf("first connection greeted %q", l)
+	}
+	second, err := tls.Dial("tcp", h.subsAddr, h.env.ClientTLS)
+	if err != nil {
+		t.Fatalf("refused connection failed its handshake: %v", err)
+	}
+	defer second.Close()
+	if l, _ := bufio.NewReader(second).ReadString('\n'); !strings.HasPrefix(l, "421 4.7.0") {
+		t.Fatalf("second connection got %q", l)
 	}
 }

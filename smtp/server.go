@@ -179,7 +179,7 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 	if s.opts.TLS == nil {
 		return errors.New("smtp: ServeTLS without a TLS configuration")
 	}
-	return s.gs.Serve(tls.NewListener(&limitListener{Listener: ln, s: s}, s.opts.TLS))
+	return s.gs.Serve(tls.NewListener(&limitListener{Listener: ln, s: s, tls: s.opts.TLS}, s.opts.TLS))
 }
 
 // Shutdown stops accepting, lets messages being received finish (until
@@ -233,6 +233,9 @@ func (s *Server) closeConns() {
 type limitListener struct {
 	net.Listener
 	s *Server
+	// tls is set below an implicit-TLS listener: the refusal must be
+	// spoken over TLS too, or the client sees a handshake error.
+	tls *tls.Config
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -243,11 +246,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		ip := addrOf(c.RemoteAddr())
 		if !l.s.acquire(ip) {
-			// RFC 5321 §3.8: a server may refuse with 421 at the greeting.
-			_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			_, _ = fmt.Fprintf(c, "421 4.7.0 %s Too many connections from your address, try again later\r\n", l.s.opts.Hostname)
-			_ = c.Close()
 			l.s.log.Info("connection refused: per-address limit", "remote", ip)
+			// Off the accept loop: a TLS handshake may take a while.
+			go l.refuse(c)
 			continue
 		}
 		cc := &countedConn{Conn: c, closed: l.s.opts.Metrics.ConnOpened(l.s.opts.Mode.door())}
@@ -257,6 +258,18 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		l.s.mu.Unlock()
 		return cc, nil
 	}
+}
+
+// refuse answers a connection over the per-address limit and closes it.
+// RFC 5321 §3.8: a server may refuse with 421 at the greeting.
+func (l *limitListener) refuse(c net.Conn) {
+	defer l.s.opts.Metrics.Recover(l.s.log, "smtp")
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if l.tls != nil {
+		c = tls.Server(c, l.tls)
+	}
+	_, _ = fmt.Fprintf(c, "421 4.7.0 %s Too many connections from your address, try again later\r\n", l.s.opts.Hostname)
+	_ = c.Close()
 }
 
 func (s *Server) acquire(ip netip.Addr) bool {
