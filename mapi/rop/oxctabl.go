@@ -162,12 +162,16 @@ type tableObj struct {
 	sort     mp.SortOrderSet
 	restrict mp.Restriction
 
-	pos       int
-	view      []viewItem // built view; nil when it must be rebuilt
-	roots     []*category
-	collapsed map[uint64]bool // explicit category states (true = collapsed)
-	bookmarks map[uint32]bookmark
-	nextBM    uint32
+	pos      int
+	view     []viewItem // built view; nil when it must be rebuilt
+	builtSeq uint64     // the Execute the view was built or checked in
+	// builtModSeq is the folder's highest change number the contents view
+	// was built from.
+	builtModSeq int64
+	roots       []*category
+	collapsed   map[uint64]bool // explicit category states (true = collapsed)
+	bookmarks   map[uint32]bookmark
+	nextBM      uint32
 }
 
 // lazy reports whether the contents view can be paged from SQL.
@@ -244,8 +248,15 @@ func (s *Session) tableRows(ctx context.Context, t *tableObj) ([]*tableRow, erro
 // build makes the view: restriction, multi-value instances, sort,
 // categories (MS-OXCTABL 3.2.5.2-3.2.5.4).
 func (s *Session) build(ctx context.Context, t *tableObj) error {
-	if t.view != nil {
+	if t.view != nil && !s.stale(ctx, t) {
 		return nil
+	}
+	t.view, t.roots = nil, nil
+	t.builtSeq = s.execSeq
+	if t.kind == tableContents {
+		if f, err := s.srv.store.Folder(ctx, s.mbox.accountID, t.folderID); err == nil {
+			t.builtModSeq = f.HighestModSeq
+		}
 	}
 	rows, err := s.tableRows(ctx, t)
 	if err != nil {
@@ -313,6 +324,28 @@ func (s *Session) build(ctx context.Context, t *tableObj) error {
 	t.roots = s.categorize(ctx, t, items, ncat)
 	t.flatten()
 	return nil
+}
+
+// stale tells whether a built view may no longer show the store: a table
+// is a live view (MS-OXCTABL 3.1.1), so what other doors and sessions did
+// shows at the next Execute. A contents view is rebuilt when its folder
+// changed, other views once per Execute (they are small).
+func (s *Session) stale(ctx context.Context, t *tableObj) bool {
+	if t.builtSeq == s.execSeq {
+		return false
+	}
+	switch t.kind {
+	case tableContents:
+		f, err := s.srv.store.Folder(ctx, s.mbox.accountID, t.folderID)
+		if err != nil || f.HighestModSeq != t.builtModSeq {
+			return true
+		}
+		t.builtSeq = s.execSeq
+		return false
+	case tableAttachments:
+		return true // the message object may have changed in memory
+	}
+	return true
 }
 
 // mviColumn is the column (or sort key) asking for one row per value.
@@ -866,14 +899,24 @@ func (s *Session) ropCreateBookmark(ctx context.Context, x *CreateBookmarkReques
 	if len(t.bookmarks) >= maxBookmarks {
 		return nil, mp.ErrServerOOM
 	}
-	if err := s.build(ctx, t); err != nil {
-		return nil, err
-	}
-	bm := bookmark{pos: t.pos}
-	if t.pos >= len(t.view) {
-		bm.end = true
+	var bm bookmark
+	if t.lazy() && t.view == nil {
+		// A paged view bookmarks the row at the cursor without building.
+		key, ok, err := s.lazyKeyAt(ctx, t, t.pos)
+		if err != nil {
+			return nil, err
+		}
+		bm = bookmark{pos: t.pos, key: key, end: !ok}
 	} else {
-		bm.key = t.view[t.pos].key()
+		if err := s.build(ctx, t); err != nil {
+			return nil, err
+		}
+		bm = bookmark{pos: t.pos}
+		if t.pos >= len(t.view) {
+			bm.end = true
+		} else {
+			bm.key = t.view[t.pos].key()
+		}
 	}
 	if t.bookmarks == nil {
 		t.bookmarks = map[uint32]bookmark{}
@@ -883,6 +926,18 @@ func (s *Session) ropCreateBookmark(ctx context.Context, x *CreateBookmarkReques
 	resp := newResp[*CreateBookmarkResponse](x)
 	resp.Bookmark = binary.LittleEndian.AppendUint32(nil, t.nextBM)
 	return resp, nil
+}
+
+// lazyKeyAt returns the key of the row at pos of a paged view; ok is false
+// past the end.
+func (s *Session) lazyKeyAt(ctx context.Context, t *tableObj, pos int) (uint64, bool, error) {
+	q := t.listQuery()
+	q.Offset, q.Limit = pos, 1
+	ms, err := s.srv.store.ListMessages(ctx, s.mbox.accountID, t.folderID, q)
+	if err != nil || len(ms) == 0 {
+		return 0, false, err
+	}
+	return uint64(makeID(ms[0].GlobCnt)), true, nil
 }
 
 func (t *tableObj) bookmarkOf(b []byte) (bookmark, bool) {
@@ -920,11 +975,26 @@ func (s *Session) ropSeekRowBookmark(ctx context.Context, x *SeekRowBookmarkRequ
 	if !ok {
 		return nil, mp.ErrInvalidBookmark
 	}
+	resp := newResp[*SeekRowBookmarkResponse](x)
+	if t.lazy() && t.view == nil {
+		// The row is usually still where it was; only if not is the view built.
+		key, found, err := s.lazyKeyAt(ctx, t, bm.pos)
+		if err != nil {
+			return nil, err
+		}
+		if (found && key == bm.key) || (!found && bm.end) {
+			n, err := s.rowCount(ctx, t)
+			if err != nil {
+				return nil, err
+			}
+			resp.RowsSought, resp.HasSoughtLess = t.seek(min(bm.pos, n), int64(x.RowCount), n)
+			return resp, nil
+		}
+	}
 	if err := s.build(ctx, t); err != nil {
 		return nil, err
 	}
 	base, visible := t.locate(bm)
-	resp := newResp[*SeekRowBookmarkResponse](x)
 	resp.RowNoLongerVisible = !visible
 	resp.RowsSought, resp.HasSoughtLess = t.seek(base, int64(x.RowCount), len(t.view))
 	return resp, nil

@@ -253,3 +253,57 @@ func TestQueryColumnsAll(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveViews: tables show what other doors did by the next Execute,
+// materialised views included (MS-OXCTABL 3.1.1).
+func TestLiveViews(t *testing.T) {
+	c := contentsClient(t, 3)
+	c.one(&SetColumnsRequest{RequestHeader: hdr(2), PropertyTags: []mp.Tag{mp.PidTagSubject}})
+	c.one(&RestrictRequest{RequestHeader: hdr(2), Restriction: &mp.ExistRestriction{PropTag: mp.PidTagSubject}})
+	if rows := c.one(&QueryRowsRequest{RequestHeader: hdr(2), ForwardRead: true, RowCount: 100}).(*QueryRowsResponse).Rows; len(rows) != 3 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	bm := c.one(&CreateBookmarkRequest{RequestHeader: hdr(2)}).(*CreateBookmarkResponse).Bookmark
+	c.env.Deliver(t, mimeMessage("arrived later", 10, ""), c.acc.ID)
+	rows := c.one(&QueryRowsRequest{RequestHeader: hdr(2), ForwardRead: true, RowCount: 100}).(*QueryRowsResponse).Rows
+	if len(rows) != 1 || str(t, rows[0], mp.PidTagSubject) != "arrived later" {
+		t.Errorf("new message not in the view: %v", subjects(t, rows))
+	}
+	if sb := c.one(&SeekRowBookmarkRequest{RequestHeader: hdr(2), Bookmark: bm}).(*SeekRowBookmarkResponse); sb.RowNoLongerVisible {
+		t.Errorf("end bookmark lost")
+	}
+	// The hierarchy sees a folder IMAP made.
+	c.openFolder(0, 3, storage.RoleIPMSubtree)
+	c.one(&GetHierarchyTableRequest{RequestHeader: hdr(3), OutputHandleIndex: 4})
+	before := len(c.rows(4, []mp.Tag{mp.PidTagDisplayName}, 100))
+	ipm := folderByRole(t, c.env, c.acc.ID, storage.RoleIPMSubtree)
+	if _, err := c.env.Store.CreateFolder(t.Context(), c.acc.ID, ipm.ID, "From IMAP", ""); err != nil {
+		t.Fatal(err)
+	}
+	c.one(&SeekRowRequest{RequestHeader: hdr(4), Origin: BookmarkBeginning})
+	after := c.one(&QueryRowsRequest{RequestHeader: hdr(4), ForwardRead: true, RowCount: 100}).(*QueryRowsResponse).Rows
+	if len(after) != before+1 {
+		t.Errorf("hierarchy: %d rows, then %d", before, len(after))
+	}
+	// A paged contents view bookmarks without building.
+	c.one(&GetContentsTableRequest{RequestHeader: hdr(1), OutputHandleIndex: 5})
+	c.one(&SetColumnsRequest{RequestHeader: hdr(5), PropertyTags: []mp.Tag{mp.PidTagSubject}})
+	c.one(&SeekRowRequest{RequestHeader: hdr(5), Origin: BookmarkBeginning, RowCount: 2})
+	bm = c.one(&CreateBookmarkRequest{RequestHeader: hdr(5)}).(*CreateBookmarkResponse).Bookmark
+	c.one(&SeekRowRequest{RequestHeader: hdr(5), Origin: BookmarkBeginning})
+	c.one(&SeekRowBookmarkRequest{RequestHeader: hdr(5), Bookmark: bm})
+	if r := c.one(&QueryRowsRequest{RequestHeader: hdr(5), ForwardRead: true, RowCount: 1}).(*QueryRowsResponse).Rows; str(t, r[0], mp.PidTagSubject) != "msg 02" {
+		t.Errorf("paged bookmark row %v", subjects(t, r))
+	}
+	first := messagesIn(t, c.env, c.acc.ID, storage.RoleInbox)[0]
+	if _, err := c.env.Store.Expunge(t.Context(), c.acc.ID, first.FolderID, []int64{first.ID}); err != nil {
+		t.Fatal(err)
+	}
+	sb := c.one(&SeekRowBookmarkRequest{RequestHeader: hdr(5), Bookmark: bm}).(*SeekRowBookmarkResponse)
+	if sb.RowNoLongerVisible {
+		t.Errorf("the bookmarked row moved up one and is still visible")
+	}
+	if r := c.one(&QueryRowsRequest{RequestHeader: hdr(5), ForwardRead: true, RowCount: 1}).(*QueryRowsResponse).Rows; str(t, r[0], mp.PidTagSubject) != "msg 02" {
+		t.Errorf("bookmark after a deletion: %v", subjects(t, r))
+	}
+}

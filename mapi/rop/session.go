@@ -26,7 +26,8 @@ type Session struct {
 
 	mu       sync.Mutex
 	closed   bool
-	panics   int // recovered panics, for tests
+	panics   int    // recovered panics, for tests
+	execSeq  uint64 // counts Execute calls (tables check freshness once per call)
 	objects  map[uint32]*handleEntry
 	counters map[uint8]uint32 // next n of each logon id
 	logons   map[uint8]uint32 // logon id → its logon object's handle
@@ -97,6 +98,7 @@ func (s *Session) Execute(ctx context.Context, in []byte, maxRopOut int) (out []
 	if s.closed {
 		return nil, mp.ErrCallFailed
 	}
+	s.execSeq++
 	buf, perr := ParseROPBuffer(in)
 	if perr != nil {
 		s.log.Debug("unparseable ROP buffer", "err", perr)
