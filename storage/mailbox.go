@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // firstGlobCnt leaves room below it for the well-known folders' fixed counters.
@@ -101,8 +102,14 @@ func (tx *Tx) EnsureMailbox(accountID int64) error {
 		return nil
 	}
 	mb := Mailbox{AccountID: accountID, GUID: newGUID(), ReplicaGUID: newGUID(), GlobCnt: firstGlobCnt, ChangeNum: 0, CreatedAt: time.Now().UTC()}
-	if err := tx.db.Create(&mb).Error; err != nil {
-		return fmt.Errorf("storage: creating mailbox: %w", err)
+	// Two first deliveries may race (PostgreSQL): the loser's insert waits
+	// for the winner's commit and then does nothing; the winner made the tree.
+	res := tx.db.Clauses(clause.OnConflict{DoNothing: true}).Create(&mb)
+	if res.Error != nil {
+		return fmt.Errorf("storage: creating mailbox: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil
 	}
 	ids := map[int64]int64{} // globcnt -> folder id
 	for _, df := range defaultFolders {

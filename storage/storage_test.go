@@ -480,3 +480,30 @@ func TestNamedPropsStable(t *testing.T) {
 		}
 	})
 }
+
+// First deliveries to a new account may race; every one of them must find
+// the mailbox made exactly once.
+func TestEnsureMailboxConcurrent(t *testing.T) {
+	backends(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.EnsureMailbox(ctx, 42)
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		fs, err := s.Folders(ctx, 42)
+		if err != nil || len(fs) != 24 {
+			t.Fatalf("%d folders after concurrent creation: %v", len(fs), err)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	stdlog "log"
 	"log/slog"
 	"path/filepath"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -42,7 +43,13 @@ type app struct {
 // loadConfig reads the configuration named by --config (or none) and the
 // POCHTA_* environment.
 func (c *cli) loadConfig() (*config.Config, error) {
-	cfg, err := config.Load(c.configPath, c.environ)
+	path := c.configPath
+	if path == "" {
+		// POCHTA_CONFIG names the file where no flag can (sendmail called
+		// through its symlink takes sendmail's flags, not ours).
+		path = envValue(c.environ, config.EnvConfigFile)
+	}
+	cfg, err := config.Load(path, c.environ)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +105,10 @@ func (c *cli) openApp(ctx context.Context, quiet bool) (*app, error) {
 	} else if dir != nil {
 		a.Dir = dir
 	}
-	a.Deliverer = delivery.New(delivery.Options{Store: st, Directory: a.Dir, Logger: logger, QueueLifetime: cfg.SMTP.Queue.Lifetime})
+	a.Deliverer = delivery.New(delivery.Options{
+		Store: st, Directory: a.Dir, Logger: logger, QueueLifetime: cfg.SMTP.Queue.Lifetime,
+		Hostname: cfg.Server.Hostname, BounceContent: cfg.SMTP.BounceContent,
+	})
 	return a, nil
 }
 
@@ -138,6 +148,15 @@ func (a *app) buildDirectory(ctx context.Context) (directory.Directory, error) {
 		return directory.NewChain(ld, a.Local, a.Logger), nil
 	}
 	return ld, nil
+}
+
+func envValue(environ []string, name string) string {
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
 }
 
 func slogStd(log *slog.Logger) *stdlog.Logger { return obs.StdLogger(log, slog.LevelWarn) }

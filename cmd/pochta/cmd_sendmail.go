@@ -35,7 +35,7 @@ func cmdSendmail(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer a.Close()
-	res, err := smtpDeliverer(a).Sendmail(ctx, sa, c.stdin, localUser(c.environ), a.Config.SMTP.MaxMessageBytes)
+	res, err := a.Deliverer.Sendmail(ctx, sa, c.stdin, localUser(c.environ), a.Config.SMTP.MaxMessageBytes)
 	if err != nil {
 		return err
 	}

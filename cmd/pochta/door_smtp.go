@@ -11,22 +11,12 @@ import (
 
 func init() { registerDoor("smtp", startSMTP) }
 
-// smtpDeliverer is the deliverer SMTP and sendmail use: the app's, with the
-// host name and bounce settings DSNs need.
-func smtpDeliverer(a *app) *delivery.Deliverer {
-	cfg := a.Config
-	return delivery.New(delivery.Options{
-		Store: a.Store, Directory: a.Dir, Logger: a.Logger,
-		QueueLifetime: cfg.SMTP.Queue.Lifetime, Hostname: cfg.Server.Hostname, BounceContent: cfg.SMTP.BounceContent,
-	})
-}
-
 // startSMTP starts the MX listener (smtp.listen), the submission listeners
 // (smtp.submission_listen with STARTTLS, smtp.submissions_listen with
 // implicit TLS) and the outbound queue runner.
 func startSMTP(ctx context.Context, a *app, rg *runGroup) error {
 	cfg := a.Config.SMTP
-	d := smtpDeliverer(a)
+	d := a.Deliverer
 	base := smtp.Options{
 		Hostname: a.Config.Server.Hostname, Deliverer: d, Directory: a.Dir, Store: a.Store, TLS: a.TLS,
 		MaxMessageBytes: cfg.MaxMessageBytes, MaxRecipients: cfg.MaxRecipients, MaxConnsPerIP: cfg.MaxConnsPerIP,

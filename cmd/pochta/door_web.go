@@ -19,7 +19,7 @@ func startWeb(ctx context.Context, a *app, rg *runGroup) error {
 		return nil
 	}
 	opts := web.Options{
-		Store: a.Store, Directory: a.Dir, Deliverer: smtpDeliverer(a),
+		Store: a.Store, Directory: a.Dir, Deliverer: a.Deliverer,
 		Logger: a.Logger, Metrics: a.Metrics, Hostname: cfg.Server.Hostname,
 		// Behind a TLS-terminating proxy the request itself is plain HTTP.
 		SecureCookies: strings.HasPrefix(strings.ToLower(cfg.HTTP.ExternalURL), "https://"),
