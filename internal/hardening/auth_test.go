@@ -51,6 +51,7 @@ func authDoors() []authDoor {
 		{name: "POP3", metric: obs.DoorPOP3, try: pop3Login, secret: passwordOf, wrong: wrongPassword},
 		{name: "SMTP-AUTH", metric: obs.DoorSubmission, try: smtpAuth, secret: passwordOf, wrong: wrongPassword},
 		{name: "MAPI-Basic", metric: obs.DoorMAPI, try: mapiBasic, secret: passwordOf, wrong: wrongPassword},
+		{name: "webmail", metric: obs.DoorWebmail, try: webLogin, secret: passwordOf, wrong: wrongPassword},
 		// The API authenticates tokens, not users: "alice" holds the read
 		// token and "bob" the admin token; a wrong credential is the
 		// token's key id with another secret, i.e. a guess at that token.
@@ -140,6 +141,20 @@ func mapiBasic(t *testing.T, w *world, src, user, secret string) outcome {
 		return rejected
 	}
 	t.Fatalf("MAPI Autodiscover: unexpected status %d: %s", resp.StatusCode, body)
+	return ""
+}
+
+func webLogin(t *testing.T, w *world, src, user, secret string) outcome {
+	code, body := w.webSignIn(t, src, user, secret, nil)
+	switch code {
+	case http.StatusOK:
+		return accepted
+	case http.StatusTooManyRequests:
+		return throttled
+	case http.StatusUnauthorized:
+		return rejected
+	}
+	t.Fatalf("webmail sign-in: unexpected status %d: %s", code, body)
 	return ""
 }
 

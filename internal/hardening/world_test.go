@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -34,6 +36,7 @@ import (
 	"github.com/pochta/pochta/mapi/rop"
 	"github.com/pochta/pochta/pop3"
 	"github.com/pochta/pochta/smtp"
+	"github.com/pochta/pochta/web"
 )
 
 func TestMain(m *testing.M) {
@@ -231,7 +234,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	go p3.ServeTLS(ln)
 	shutdown("pop3", p3.Shutdown)
 
-	// HTTP: the REST API and MAPI on one echo instance, as cmd/pochta's
+	// HTTP: the REST API, MAPI and the webmail on one echo instance, as cmd/pochta's
 	// newHTTP builds it, behind a plain and a TLS listener.
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -267,6 +270,15 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	}
 	ms.Mount(e)
 	shutdown("mapi", ms.Shutdown)
+	wm, err := web.New(web.Options{
+		Store: env.Store, Directory: w.dir, Deliverer: env.Deliverer, Logger: logger, Metrics: w.metrics,
+		Throttle: w.throttle, Hostname: "mx.example.com", MaxMessageBytes: o.maxMessageBytes,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wm.Mount(e)
+	shutdown("web", wm.Shutdown)
 	for _, tlsOn := range []bool{false, true} {
 		ln := listen()
 		hs := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
@@ -536,4 +548,25 @@ func (w *world) httpClient(src string) *http.Client {
 			DisableKeepAlives: true,
 		},
 	}
+}
+
+// webSignIn posts the webmail sign-in over HTTPS from src; jar, if set,
+// keeps the session cookie.
+func (w *world) webSignIn(t *testing.T, src, login, password string, jar http.CookieJar) (int, string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"login": login, "password": password})
+	req, err := http.NewRequest(http.MethodPost, "https://"+w.httpsAddr+"/web/api/login", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	hc := w.httpClient(src)
+	hc.Jar = jar
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
 }
