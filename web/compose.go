@@ -134,26 +134,64 @@ func tooLarge(limit int64) *Problem {
 	return problem(http.StatusRequestEntityTooLarge, "too-large", "the message with its attachments is larger than the %d bytes allowed", limit)
 }
 
-// parseAddresses reads an address field as typed. Every entry must be a
-// usable address; groups are flattened.
+// splitRecipients splits an address field at the commas and semicolons
+// that are outside quoted strings, comments and angle brackets.
+func splitRecipients(v string) []string {
+	var out []string
+	start, depth, quoted, angle := 0, 0, false, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '(':
+			depth++
+		case c == ')' && depth > 0:
+			depth--
+		case depth > 0:
+		case c == '<':
+			angle = true
+		case c == '>':
+			angle = false
+		case !angle && (c == ',' || c == ';'):
+			out = append(out, v[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, v[start:])
+}
+
+// parseAddresses reads an address field as typed: addresses, or
+// "Name <address>", separated by commas or semicolons. Every entry must be
+// one usable address.
 func parseAddresses(field, v string) ([]*mail.Address, error) {
-	var out []*mail.Address
 	if strings.TrimSpace(v) == "" {
 		return nil, nil
 	}
 	if !utf8.ValidString(v) || strings.ContainsAny(v, "\r\n\x00") {
 		return nil, invalid(field, "contains characters that cannot be in an address")
 	}
-	for _, a := range message.ParseAddressList(v) {
-		if a.GroupStart || a.GroupEnd {
+	var out []*mail.Address
+	for _, entry := range splitRecipients(v) {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
 			continue
 		}
+		bad := invalid(field, fmt.Sprintf("%q is not an e-mail address", entry))
+		l := message.ParseAddressList(entry)
+		if len(l) != 1 || l[0].GroupStart || l[0].GroupEnd {
+			return nil, bad
+		}
+		a := l[0]
 		addr := a.Addr()
 		if !directory.ValidAddress(strings.ToLower(addr)) || strings.ContainsAny(addr, " \t") {
-			if addr == "" {
-				addr = a.DisplayName()
-			}
-			return nil, invalid(field, fmt.Sprintf("%q is not an e-mail address", addr))
+			return nil, bad
+		}
+		// A bare address is one word: "a b@x.org" is a typo, not a name.
+		if !strings.Contains(entry, "<") && strings.ContainsAny(entry, " \t") {
+			return nil, bad
 		}
 		out = append(out, &mail.Address{Name: strings.TrimSpace(a.DisplayName()), Address: addr})
 	}
@@ -287,7 +325,7 @@ func (m *composed) build() ([]byte, error) {
 		h.Set(composeHeader, m.composeInfo)
 	}
 	h.Set("User-Agent", "Pochta webmail")
-	body := strings.ReplaceAll(m.body, "\r\n", "\n")
+	body := normalizeNewlines(m.body)
 	var buf bytes.Buffer
 	textHeader := func(th *mail.InlineHeader) {
 		th.Set("Content-Type", "text/plain; charset=utf-8")
@@ -362,6 +400,11 @@ func (m *composed) build() ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// normalizeNewlines makes every line end (CRLF, CR, LF) an LF.
+func normalizeNewlines(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 }
 
 // crlf gives text CRLF line ends; a 7bit body is written as it is, so it

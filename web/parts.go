@@ -28,7 +28,7 @@ func parsePartPath(s string) ([]int, bool) {
 	}
 	out := make([]int, len(fields))
 	for i, f := range fields {
-		if f == "" || len(f) > 5 || f[0] == '0' {
+		if f == "" || len(f) > 5 || f[0] == '0' || strings.Trim(f, "0123456789") != "" {
 			return nil, false
 		}
 		n, err := strconv.Atoi(f)

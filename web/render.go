@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/microcosm-cc/bluemonday"
@@ -206,7 +208,15 @@ func fixImage(n *html.Node, allowRemote bool, inline func(string) (string, bool)
 	lower := strings.ToLower(strings.TrimSpace(src))
 	switch {
 	case strings.HasPrefix(lower, "data:"):
-		return 0 // bluemonday let only base64 raster images through
+		// bluemonday lets base64 images through, SVG among them: keep
+		// only raster ones.
+		for t := range inlineImageTypes {
+			if strings.HasPrefix(lower, "data:"+t+";base64,") {
+				return 0
+			}
+		}
+		n.Attr[i].Val = blockedImage
+		return 0
 	case strings.HasPrefix(lower, "cid:"):
 		cid, err := url.PathUnescape(strings.TrimSpace(src)[4:])
 		if err != nil {
@@ -300,12 +310,18 @@ func htmlToText(src string) string {
 	z := html.NewTokenizer(strings.NewReader(src))
 	var b strings.Builder
 	skip := 0
+	space := false // white space seen since the last word
+	atLineStart := func() bool {
+		s := b.String()
+		return s == "" || strings.HasSuffix(s, "\n") || strings.HasSuffix(s, "\t")
+	}
 	newline := func(n int) {
 		s := b.String()
 		have := len(s) - len(strings.TrimRight(s, "\n"))
 		for ; have < n && b.Len() > 0; have++ {
 			b.WriteByte('\n')
 		}
+		space = false
 	}
 	for b.Len() < maxTextBytes {
 		tt := z.Next()
@@ -316,18 +332,18 @@ func htmlToText(src string) string {
 			if skip > 0 {
 				continue
 			}
-			t := strings.Join(strings.Fields(string(z.Text())), " ")
-			if t == "" {
-				if b.Len() > 0 && !strings.HasSuffix(b.String(), "\n") && !strings.HasSuffix(b.String(), " ") {
-					b.WriteByte(' ')
-				}
+			text := string(z.Text())
+			words := strings.Fields(text)
+			if len(words) == 0 {
+				space = space || text != ""
 				continue
 			}
-			raw := string(z.Raw())
-			if b.Len() > 0 && !strings.HasSuffix(b.String(), "\n") && !strings.HasSuffix(b.String(), " ") && len(raw) > 0 && strings.ContainsRune(" \t\r\n", rune(raw[0])) {
+			if (space || unicode.IsSpace(rune(text[0]))) && !atLineStart() {
 				b.WriteByte(' ')
 			}
-			b.WriteString(t)
+			b.WriteString(strings.Join(words, " "))
+			r, _ := utf8.DecodeLastRuneInString(text)
+			space = unicode.IsSpace(r)
 		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
 			name, _ := z.TagName()
 			switch a := atom.Lookup(name); a {
@@ -339,6 +355,7 @@ func htmlToText(src string) string {
 				}
 			case atom.Br:
 				b.WriteByte('\n')
+				space = false
 			case atom.P, atom.Div, atom.Table, atom.Blockquote, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6, atom.Ul, atom.Ol, atom.Pre, atom.Hr:
 				newline(2)
 			case atom.Li, atom.Tr, atom.Dt, atom.Dd:
@@ -346,6 +363,7 @@ func htmlToText(src string) string {
 			case atom.Td, atom.Th:
 				if tt == html.EndTagToken {
 					b.WriteByte('\t')
+					space = false
 				}
 			}
 		}

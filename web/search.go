@@ -57,7 +57,7 @@ func parseCursor(v string) (storage.WebCursor, bool) {
 		return storage.WebCursor{}, true
 	}
 	a, b, ok := strings.Cut(v, ".")
-	if !ok {
+	if !ok || a == "" || b == "" || strings.Trim(a+b, "0123456789") != "" || len(v) > 40 {
 		return storage.WebCursor{}, false
 	}
 	ns, err1 := strconv.ParseInt(a, 10, 64)
