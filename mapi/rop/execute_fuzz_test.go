@@ -98,55 +98,83 @@ func FuzzExecute(f *testing.F) {
 	}
 	f.Add([]byte{2, 0, 0, 0, 0, 0x0C}, uint16(100))
 	f.Add([]byte{5, 0, 0x70, 0x0C, 0}, uint16(100))
-	ctx := context.Background()
-	sess := c.sess
-	f.Fuzz(func(t *testing.T, in []byte, maxOut uint16) {
-		panicsBefore := sess.panics
-		out, err := sess.Execute(ctx, in, int(maxOut))
-		if sess.panics != panicsBefore {
-			t.Fatalf("Execute panicked on % x", in)
-		}
+	f.Fuzz(func(t *testing.T, in []byte, maxOut uint16) { checkExecute(t, c.sess, in, maxOut) })
+}
+
+// FuzzExecuteRops is FuzzExecute with the framing fixed: the input is the
+// ROP list, sent with the logon in slot 0 of an eight-slot handle table,
+// so every input reaches the handlers.
+func FuzzExecuteRops(f *testing.F) {
+	env := testenv.New(f)
+	alice := env.AddUser(f, "alice@example.com", "pw")
+	env.AddUser(f, "bob@example.com", "pw")
+	env.Deliver(f, mimeMessage("fuzz target", 5000, "attached"), alice.ID)
+	c := newTestClient(f, env, newTestServer(env), alice)
+	c.logon()
+	for _, reqs := range fuzzSeeds(DefaultLegacyDN(alice)) {
+		rops, err := MarshalRequests(reqs, 1252)
 		if err != nil {
-			var ec mp.ErrorCode
-			if !errors.As(err, &ec) {
-				t.Fatalf("error %v is not an ErrorCode", err)
-			}
+			f.Fatal(err)
+		}
+		f.Add(rops)
+	}
+	f.Fuzz(func(t *testing.T, rops []byte) {
+		handles := []uint32{c.sess.logons[testLogon], EmptyHandle, EmptyHandle, EmptyHandle, EmptyHandle, EmptyHandle, EmptyHandle, EmptyHandle}
+		payload, err := ROPBuffer{Rops: rops, Handles: handles}.Bytes()
+		if err != nil {
 			return
 		}
-		if len(out) > int(maxOut) {
-			t.Fatalf("%d bytes of output for MaxRopOut %d", len(out), maxOut)
-		}
-		buf, perr := ParseROPBuffer(out)
-		if perr != nil {
-			t.Fatalf("output does not parse: %v", perr)
-		}
-		inBuf, _ := ParseROPBuffer(in)
-		if len(buf.Handles) != len(inBuf.Handles) {
-			t.Fatalf("%d handle slots out, %d in", len(buf.Handles), len(inBuf.Handles))
-		}
-		list, _ := DecodeRequests(inBuf.Rops, &RequestContext{CodePage: 1252})
-		_, derr := DecodeResponses(buf.Rops, list.Requests, ResponseOptions{CodePage: 1252, Columns: func(req Request) []mp.Tag {
-			idx := req.Header().InputHandleIndex
-			if int(idx) >= len(buf.Handles) {
-				return nil
-			}
-			e := sess.objects[inBuf.Handles[idx]]
-			if e == nil {
-				return nil
-			}
-			switch o := e.obj.(type) {
-			case *tableObj:
-				return o.columns
-			case *messageObj:
-				return recipientColumns(o.content.Recipients)
-			}
-			return nil
-		}})
-		var unknown *UnknownRopError
-		if derr != nil && !errors.As(derr, &unknown) && !unknownTail(buf.Rops) {
-			t.Fatalf("output does not decode against the requests: %v\nin  % x\nout % x", derr, in, out)
-		}
+		checkExecute(t, c.sess, payload, 0x8000)
 	})
+}
+
+// checkExecute runs one buffer and checks the answer.
+func checkExecute(t *testing.T, sess *Session, in []byte, maxOut uint16) {
+	ctx := context.Background()
+	panicsBefore := sess.panics
+	out, err := sess.Execute(ctx, in, int(maxOut))
+	if sess.panics != panicsBefore {
+		t.Fatalf("Execute panicked on % x", in)
+	}
+	if err != nil {
+		var ec mp.ErrorCode
+		if !errors.As(err, &ec) {
+			t.Fatalf("error %v is not an ErrorCode", err)
+		}
+		return
+	}
+	if len(out) > int(maxOut) {
+		t.Fatalf("%d bytes of output for MaxRopOut %d", len(out), maxOut)
+	}
+	buf, perr := ParseROPBuffer(out)
+	if perr != nil {
+		t.Fatalf("output does not parse: %v", perr)
+	}
+	inBuf, _ := ParseROPBuffer(in)
+	if len(buf.Handles) != len(inBuf.Handles) {
+		t.Fatalf("%d handle slots out, %d in", len(buf.Handles), len(inBuf.Handles))
+	}
+	list, _ := DecodeRequests(inBuf.Rops, &RequestContext{CodePage: 1252})
+	_, derr := DecodeResponses(buf.Rops, list.Requests, ResponseOptions{CodePage: 1252, Columns: func(req Request) []mp.Tag {
+		idx := req.Header().InputHandleIndex
+		if int(idx) >= len(inBuf.Handles) {
+			return nil
+		}
+		e := sess.objects[inBuf.Handles[idx]]
+		if e == nil {
+			return nil
+		}
+		switch o := e.obj.(type) {
+		case *tableObj:
+			return o.columns
+		case *messageObj:
+			return recipientColumns(o.content.Recipients)
+		}
+		return nil
+	}})
+	if derr != nil && !unknownTail(buf.Rops) {
+		t.Fatalf("output does not decode against the requests: %v\nin  % x\nout % x", derr, in, out)
+	}
 }
 
 // unknownTail reports whether a decode failure can be the ecNotSupported

@@ -383,9 +383,9 @@ func (m *messageObj) setProps(_ context.Context, _ *Session, vals []mp.Value) ([
 		v = normalize(v)
 		m.content.Props.Set(v)
 		m.markChanged(v.Tag.ID())
-		if v.Tag.ID() == mp.PidTagSubject.ID() {
+		if subject, ok := v.Data.(string); ok && v.Tag.ID() == mp.PidTagSubject.ID() {
 			// A new subject carries its own prefix and normalised form.
-			prefix, n := oxcmail.SplitSubject(v.Data.(string))
+			prefix, n := oxcmail.SplitSubject(subject)
 			m.content.Props.Set(mp.StringValue(mp.PidTagSubjectPrefix, prefix))
 			m.content.Props.Set(mp.StringValue(mp.PidTagNormalizedSubject, n))
 			m.markChanged(mp.PidTagSubjectPrefix.ID())
