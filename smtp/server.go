@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,7 +159,7 @@ func New(opts Options) (*Server, error) {
 	gs.AllowInsecureAuth = true
 	gs.EnableSMTPUTF8 = true
 	gs.EnableDSN = true
-	gs.ErrorLog = obs.StdLogger(s.log, slog.LevelWarn)
+	gs.ErrorLog = libLogger{log: s.log, metrics: opts.Metrics}
 	if obs.Enabled(s.log, obs.LevelTrace) {
 		gs.Debug = obs.NewTraceWriter(s.log)
 	}
@@ -320,4 +321,28 @@ func addrOf(a net.Addr) netip.Addr {
 		return netip.Addr{}
 	}
 	return ap.Addr().Unmap()
+}
+
+// libLogger is go-smtp's ErrorLog. go-smtp recovers panics of the session
+// methods our own recovery does not wrap (AUTH, for one), answers 421 and
+// closes the connection, and reports them only here: count them like ours.
+type libLogger struct {
+	log     *slog.Logger
+	metrics *obs.Metrics
+}
+
+func (l libLogger) Printf(format string, args ...any) { l.print(fmt.Sprintf(format, args...)) }
+func (l libLogger) Println(args ...any)               { l.print(fmt.Sprintln(args...)) }
+
+func (l libLogger) print(msg string) {
+	msg = strings.TrimSuffix(msg, "\n")
+	if strings.HasPrefix(msg, "panic serving") {
+		// The message carries the panic value and the stack.
+		l.log.Error("panic recovered", "component", "smtp", "panic", msg)
+		if l.metrics != nil {
+			l.metrics.Panics.WithLabelValues("smtp").Inc()
+		}
+		return
+	}
+	l.log.Warn(msg)
 }
