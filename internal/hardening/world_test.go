@@ -27,12 +27,14 @@ import (
 	"github.com/pochta/pochta/api"
 	"github.com/pochta/pochta/directory"
 	"github.com/pochta/pochta/imap"
+	"github.com/pochta/pochta/internal/delivery"
 	"github.com/pochta/pochta/internal/obs"
 	"github.com/pochta/pochta/internal/testutil/pgtest"
 	"github.com/pochta/pochta/internal/testutil/testenv"
 	"github.com/pochta/pochta/internal/throttle"
 	"github.com/pochta/pochta/internal/tlsutil"
 	"github.com/pochta/pochta/mapi"
+	"github.com/pochta/pochta/mapi/mapiclient"
 	"github.com/pochta/pochta/mapi/rop"
 	"github.com/pochta/pochta/pop3"
 	"github.com/pochta/pochta/smtp"
@@ -52,6 +54,9 @@ const (
 	// panicRcpt in Resolve: the test hook for the panic tests.
 	panicLogin = "panic@example.com"
 	panicRcpt  = "panic-rcpt@example.com"
+	// panicROP logs in normally; making its MAPI session panics.
+	panicROP         = "panic-rop@example.com"
+	panicROPPassword = "panic-rop-password-1"
 )
 
 // worldOptions change the doors' limits from cmd's defaults, so a test can
@@ -130,6 +135,8 @@ func newWorld(t *testing.T, o worldOptions) *world {
 		dir:       &trapDirectory{Directory: env.Dir},
 		serverTLS: serverTLS, clientTLS: clientTLS,
 	}
+	// Every door delivers through the trap directory too.
+	env.Deliverer = delivery.New(delivery.Options{Store: env.Store, Directory: w.dir, Logger: logger, Hostname: "mx.example.com"})
 	w.alice = env.AddUser(t, "alice@example.com", alicePassword)
 	w.bob = env.AddUser(t, "bob@example.com", bobPassword)
 	w.bobAlias = "robert@example.com"
@@ -138,6 +145,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	}
 	// The panic hook's login exists, so Authenticate would succeed.
 	env.AddUser(t, panicLogin, "panic-password-1")
+	env.AddUser(t, panicROP, panicROPPassword)
 	if w.adminToken, _, err = env.Dir.CreateAPIToken(ctx, "hardening-admin", directory.ScopeAdmin); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +262,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	ms, err := mapi.New(mapi.Options{
 		Directory: w.dir, Store: env.Store, Logger: logger, Metrics: w.metrics, Throttle: w.throttle,
 		NewROPSession: func(ctx context.Context, acc *directory.Account, _ mapi.ConnectInfo) (mapi.ROPSession, error) {
-			if acc.Address == panicLogin {
+			if acc.Address == panicROP {
 				panic("hardening: injected panic in NewROPSession")
 			}
 			s, err := ropSrv.NewSession(ctx, acc)
@@ -569,4 +577,18 @@ func (w *world) webSignIn(t *testing.T, src, login, password string, jar http.Co
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(out)
+}
+
+// mapiClient is a MAPI/HTTP client for acct over HTTPS from src.
+func (w *world) mapiClient(t *testing.T, src string, acct *directory.Account, password string) *mapiclient.Client {
+	t.Helper()
+	c, err := mapiclient.New(mapiclient.Options{
+		MailStoreURL: "https://" + w.httpsAddr + mapi.EMSMDBPath,
+		User:         acct.Address, Password: password, UserDN: mapi.LegacyDN(acct),
+		HTTPClient: w.httpClient(src),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
