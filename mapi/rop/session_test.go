@@ -245,3 +245,41 @@ func TestClosedSession(t *testing.T) {
 		t.Errorf("closed session: %v", err)
 	}
 }
+
+// TestConcurrentSessions: sessions of one server share the derivation
+// cache and the named-property map; Close waits for a running Execute.
+func TestConcurrentSessions(t *testing.T) {
+	env := testenv.New(t)
+	alice := env.AddUser(t, "alice@example.com", "pw")
+	env.Deliver(t, mimeMessage("shared", 3000, "att"), alice.ID)
+	srv := newTestServer(env)
+	mid := inboxMID(t, env, alice.ID, 0)
+	done := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		c := newTestClient(t, env, srv, alice)
+		c.logon()
+		reqs := []Request{
+			&OpenMessageRequest{RequestHeader: hdr(0), OutputHandleIndex: 1, FolderID: roleFID(storage.RoleInbox), MessageID: mid},
+			&GetPropertiesSpecificRequest{RequestHeader: hdr(1), WantUnicode: 1, PropertyTags: []mp.Tag{mp.PidTagSubject, mp.PidTagBody}},
+			&GetPropertyIdsFromNamesRequest{RequestHeader: hdr(0), Flags: GetPropertyIdsCreate, PropertyNames: []mp.PropertyName{mp.LIDName(mp.PSETID_Common, 0x8500 + uint32(i%2))}},
+			&ReleaseRequest{RequestHeader: hdr(1)},
+		}
+		rops, _ := MarshalRequests(reqs, 0)
+		payload, _ := ROPBuffer{Rops: rops, Handles: c.handles}.Bytes()
+		go func() {
+			for j := 0; j < 20; j++ {
+				if _, err := c.sess.Execute(context.Background(), payload, 0x8000); err != nil {
+					done <- err
+					return
+				}
+			}
+			c.sess.Close()
+			done <- nil
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
