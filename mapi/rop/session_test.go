@@ -261,7 +261,7 @@ func TestConcurrentSessions(t *testing.T) {
 		reqs := []Request{
 			&OpenMessageRequest{RequestHeader: hdr(0), OutputHandleIndex: 1, FolderID: roleFID(storage.RoleInbox), MessageID: mid},
 			&GetPropertiesSpecificRequest{RequestHeader: hdr(1), WantUnicode: 1, PropertyTags: []mp.Tag{mp.PidTagSubject, mp.PidTagBody}},
-			&GetPropertyIdsFromNamesRequest{RequestHeader: hdr(0), Flags: GetPropertyIdsCreate, PropertyNames: []mp.PropertyName{mp.LIDName(mp.PSETID_Common, 0x8500 + uint32(i%2))}},
+			&GetPropertyIdsFromNamesRequest{RequestHeader: hdr(0), Flags: GetPropertyIdsCreate, PropertyNames: []mp.PropertyName{mp.LIDName(mp.PSETID_Common, 0x8500+uint32(i%2))}},
 			&ReleaseRequest{RequestHeader: hdr(1)},
 		}
 		rops, _ := MarshalRequests(reqs, 0)
