@@ -120,9 +120,6 @@ func dnSafe(s string) string {
 	return b.String()
 }
 
-// sameDN reports whether two DNs are equal without regard to case.
-func sameDN(a, b string) bool { return strings.EqualFold(a, b) }
-
 // describeDN is for logs: a DN is client input and may be anything.
 func describeDN(dn string) string {
 	if len(dn) > 200 {
