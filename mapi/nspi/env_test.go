@@ -168,15 +168,19 @@ func startSlapd(t testing.TB, people []person, groups bool) *slapdtest.Server {
 
 // ldapDirectory is a directory.LDAP over srv, linked to a fresh local
 // directory, with the GAL cache a production setup has.
-func ldapDirectory(t testing.TB, srv *slapdtest.Server) (*directory.LDAP, *testenv.Env) {
+func ldapDirectory(t testing.TB, srv *slapdtest.Server, mod ...func(*directory.LDAPOptions)) (*directory.LDAP, *testenv.Env) {
 	t.Helper()
 	env := testenv.New(t)
-	d, err := directory.NewLDAP(directory.LDAPOptions{
+	o := directory.LDAPOptions{
 		Preset: "openldap", URLs: []string{srv.URL}, BindDN: srv.AdminDN, BindPassword: srv.AdminPassword,
 		BaseDN: "ou=people,dc=example,dc=com", GroupBaseDN: "ou=groups,dc=example,dc=com",
 		Timeout: 10 * time.Second, CacheTTL: time.Minute, Local: env.Dir,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	for _, m := range mod {
+		m(&o)
+	}
+	d, err := directory.NewLDAP(o)
 	if err != nil {
 		t.Fatal(err)
 	}

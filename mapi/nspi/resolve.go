@@ -49,6 +49,10 @@ func (s *Server) resolveNames(ctx context.Context, sess *Session, q *ResolveName
 		resp.ErrorCode = mapiprop.ErrInvalidBookmark
 		return resp
 	}
+	if len(q.Names) > s.opts.MaxRowsPerRequest {
+		resp.ErrorCode = mapiprop.ErrTableTooBig // each name is a directory search
+		return resp
+	}
 	pc := propCtx{codePage: st.CodePage, container: st.ContainerID}
 	mids := make([]uint32, len(q.Names))
 	rows := &RowSet{Columns: columns, Rows: []mapiprop.PropertyRow{}}
@@ -153,6 +157,10 @@ func (s *Server) addressEntry(ctx context.Context, addr string) (directory.Entry
 func (s *Server) dnToMId(ctx context.Context, acc *directory.Account, q *DNToMIdRequest) *DNToMIdResponse {
 	resp := &DNToMIdResponse{}
 	if q.Names == nil {
+		return resp
+	}
+	if len(q.Names) > s.opts.MaxRowsPerRequest {
+		resp.ErrorCode = mapiprop.ErrTableTooBig
 		return resp
 	}
 	mids := make([]uint32, len(q.Names))

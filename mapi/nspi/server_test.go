@@ -454,6 +454,21 @@ func TestHandleRefusals(t *testing.T) {
 	if rows.ErrorCode != mapiprop.ErrTableTooBig {
 		t.Errorf("101 columns: %v", rows.ErrorCode)
 	}
+	// Per-request caps: rows, names, MIds.
+	small := bind(t, newServer(t, b.dir, func(o *Options) { o.MaxRowsPerRequest = 3 }), alice)
+	small.do(&QueryRowsRequest{State: stat(0, 0), RowCount: 100}, &rows)
+	if rows.ErrorCode != 0 || len(rows.Rows.Rows) != 3 || rows.State.NumPos != 3 {
+		t.Errorf("capped QueryRows: %v, %d rows", rows.ErrorCode, len(rows.Rows.Rows))
+	}
+	var res ResolveNamesResponse
+	small.do(&ResolveNamesRequest{State: stat(0, 0), Names: []string{"a", "b", "c", "d"}}, &res)
+	if res.ErrorCode != mapiprop.ErrTableTooBig {
+		t.Errorf("4 names with a cap of 3: %v", res.ErrorCode)
+	}
+	small.do(&QueryRowsRequest{State: stat(0, 0), ExplicitTable: []uint32{0x11, 0x12, 0x13, 0x14}}, &rows)
+	if rows.ErrorCode != mapiprop.ErrTableTooBig {
+		t.Errorf("4 explicit MIds with a cap of 3: %v", rows.ErrorCode)
+	}
 	// Default columns: 8-bit strings in the STAT's code page.
 	c.do(&QueryRowsRequest{State: stat(0, 0), RowCount: 1}, &rows)
 	if len(rows.Rows.Columns) != len(defaultRowColumns) || rows.Rows.Columns[3] != mapiprop.PidTagDisplayName.WithType(mapiprop.PtypString8) ||

@@ -76,6 +76,10 @@ func (s *Server) queryRows(ctx context.Context, sess *Session, q *QueryRowsReque
 	}
 	pc := propCtx{codePage: st.CodePage, ephemeral: q.Flags&FlagEphID != 0, container: st.ContainerID}
 	if len(q.ExplicitTable) > 0 {
+		if len(q.ExplicitTable) > s.opts.MaxRowsPerRequest {
+			resp.ErrorCode = mapiprop.ErrTableTooBig
+			return resp
+		}
 		rs := &RowSet{Columns: columns}
 		for _, mid := range q.ExplicitTable {
 			sub, ok := s.object(ctx, mid)
@@ -192,6 +196,10 @@ func (s *Server) seekEntries(ctx context.Context, sess *Session, q *SeekEntriesR
 	}
 	pc := propCtx{codePage: st.CodePage, container: st.ContainerID}
 	lower := strings.ToLower(name)
+	if len(q.ExplicitTable) > s.opts.MaxRowsPerRequest {
+		resp.ErrorCode = mapiprop.ErrTableTooBig
+		return resp
+	}
 	if q.ExplicitTable != nil {
 		var rows []mapiprop.PropertyRow
 		first := -1
@@ -368,7 +376,10 @@ func (s *Server) findMatches(ctx context.Context, src source, res mapiprop.Restr
 	hint, _ := searchHint(res)
 	pageSize := searchPageLimit
 	if hint != "" {
-		pageSize = 200
+		// The directory's prefix matches are mostly restriction matches
+		// too: a page a little larger than the rows wanted usually ends
+		// the search, and a small one keeps the directory's work small.
+		pageSize = min(max(2*limit, 20), searchPageLimit)
 	}
 	cursor := ""
 	for len(out) < limit {
@@ -523,6 +534,10 @@ func (s *Server) resortRestriction(ctx context.Context, q *ResortRestrictionRequ
 		return resp
 	}
 	st := *q.State
+	if len(q.MinimalIDs) > s.opts.MaxRowsPerRequest {
+		resp.ErrorCode = mapiprop.ErrTableTooBig
+		return resp
+	}
 	type item struct {
 		key sortKey
 		mid uint32
