@@ -56,8 +56,8 @@ func clientIP(r *http.Request) netip.Addr {
 func loginName(user string) string {
 	user = strings.TrimSpace(user)
 	domain, name, ok := strings.Cut(user, `\`)
-	if !ok || name == "" {
-		return user
+	if !ok || name == "" || strings.Contains(domain, "@") {
+		return user // not DOMAIN\user: left for the directory to refuse
 	}
 	if strings.Contains(name, "@") || !strings.Contains(domain, ".") {
 		return name
