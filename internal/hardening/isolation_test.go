@@ -1,10 +1,15 @@
 package hardening
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -34,10 +39,11 @@ type seeded struct {
 
 func bobMessage(i int) string {
 	return fmt.Sprintf("From: Carol <carol@remote.example>\r\nTo: bob@example.com\r\nSubject: %s-%d\r\n"+
+		"Message-ID: <%s-%d@remote.example>\r\n"+
 		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"+
 		"--b\r\nContent-Type: text/plain\r\n\r\n%s body %d\r\n"+
 		"--b\r\nContent-Type: text/plain; name=%s\r\nContent-Disposition: attachment; filename=%s\r\n\r\n%s attachment %d\r\n--b--\r\n",
-		bobMarker, i, bobMarker, i, bobAttach, bobAttach, bobMarker, i)
+		bobMarker, i, bobMarker, i, bobMarker, i, bobAttach, bobAttach, bobMarker, i)
 }
 
 // seedMail gives bob three messages in his Inbox and a folder of his own
@@ -514,4 +520,236 @@ func TestIsolationAPI(t *testing.T) {
 		t.Errorf("bob's alias changed: %+v %v", res, err)
 	}
 	s.bobUntouched(t, w)
+}
+
+// webClient is a signed-in webmail session: its cookie jar and CSRF token.
+type webClient struct {
+	t    *testing.T
+	w    *world
+	hc   *http.Client
+	csrf string
+}
+
+func (w *world) webSession(t *testing.T, src, login, password string) *webClient {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	code, body := w.webSignIn(t, src, login, password, jar)
+	if code != http.StatusOK {
+		t.Fatalf("webmail sign-in of %s: %d %s", login, code, body)
+	}
+	var s struct {
+		CSRF string `json:"csrf"`
+	}
+	if err := json.Unmarshal([]byte(body), &s); err != nil || s.CSRF == "" {
+		t.Fatalf("sign-in answer: %v %s", err, body)
+	}
+	hc := w.httpClient(src)
+	hc.Jar = jar
+	return &webClient{t: t, w: w, hc: hc, csrf: s.CSRF}
+}
+
+// do sends a webmail API request and returns the status and the body.
+func (c *webClient) do(method, path string, body any) (int, string) {
+	c.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, "https://"+c.w.httpsAddr+"/web/api"+path, r)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("X-CSRF-Token", c.csrf)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+// Webmail: bob's message, attachment and folder ids, in every route that
+// takes one (including as the source of a reply or a kept attachment),
+// answer exactly like an id that does not exist; a search finds nothing
+// of bob's; nothing of bob's changes.
+func TestIsolationWebmail(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	s := seedMail(t, w)
+	alice := w.webSession(t, "127.0.0.2", w.alice.Address, alicePassword)
+	const missing = int64(987654321)
+	// same checks that an attempt with bob's id answers like one with an
+	// id that does not exist, and leaks nothing.
+	same := func(what string, attempt func(id int64) (int, string), bobID int64) {
+		t.Helper()
+		// (An answer to a message that is gone is sent as a new message,
+		// so some attempts succeed; then bob's must succeed the same way
+		// and take nothing of his.)
+		wantCode, wantBody := attempt(missing)
+		gotCode, gotBody := attempt(bobID)
+		if gotCode != wantCode || gotBody != wantBody {
+			t.Errorf("%s with bob's id %d: %d %s; with a missing id: %d %s", what, bobID, gotCode, gotBody, wantCode, wantBody)
+		}
+		noLeak(t, "webmail "+what, gotBody)
+	}
+	aliceMsg := s.aliceMessages[0].ID
+	for _, m := range s.bobMessageIDs {
+		for _, path := range []string{"", "/body", "/parts/2", "/parts/1", "/raw", "/thread", "/compose?mode=reply", "/compose?mode=forward"} {
+			same("GET /messages/{id}"+path, func(id int64) (int, string) {
+				p, q, _ := strings.Cut(path, "?")
+				url := fmt.Sprintf("/messages/%d%s", id, p)
+				if q != "" {
+					url += "?" + q
+				}
+				return alice.do(http.MethodGet, url, nil)
+			}, m)
+		}
+		same("flags", func(id int64) (int, string) {
+			return alice.do(http.MethodPost, "/messages/flags", map[string]any{"ids": []int64{id}, "add": []string{"flagged", "seen"}})
+		}, m)
+		same("flags with one of alice's", func(id int64) (int, string) {
+			return alice.do(http.MethodPost, "/messages/flags", map[string]any{"ids": []int64{aliceMsg, id}, "add": []string{"deleted"}})
+		}, m)
+		for _, op := range []string{"move", "copy"} {
+			same(op+" bob's message to alice's Inbox", func(id int64) (int, string) {
+				return alice.do(http.MethodPost, "/messages/"+op, map[string]any{"ids": []int64{id}, "folder": s.aliceInbox.ID})
+			}, m)
+		}
+		same("delete", func(id int64) (int, string) {
+			return alice.do(http.MethodPost, "/messages/delete", map[string]any{"ids": []int64{id}})
+		}, m)
+		same("reply to bob's message", func(id int64) (int, string) {
+			return alice.do(http.MethodPost, "/send", map[string]any{"to": "alice@example.com", "subject": "re", "body": "x", "ref": id, "mode": "reply"})
+		}, m)
+		same("keep bob's attachment", func(id int64) (int, string) {
+			return alice.do(http.MethodPost, "/send", map[string]any{"to": "alice@example.com", "subject": "fw", "body": "x",
+				"keep": []map[string]any{{"message": id, "part": "2"}}})
+		}, m)
+		same("draft replacing bob's message", func(id int64) (int, string) {
+			return alice.do(http.MethodPost, "/drafts", map[string]any{"to": "alice@example.com", "subject": "d", "body": "x", "draft": id})
+		}, m)
+	}
+	for _, f := range s.bobFolderIDs {
+		same("list folder", func(id int64) (int, string) {
+			return alice.do(http.MethodGet, fmt.Sprintf("/folders/%d/messages", id), nil)
+		}, f)
+		same("rename folder", func(id int64) (int, string) {
+			return alice.do(http.MethodPatch, fmt.Sprintf("/folders/%d", id), map[string]any{"name": "Stolen"})
+		}, f)
+		same("create folder inside", func(id int64) (int, string) {
+			return alice.do(http.MethodPost, "/folders", map[string]any{"name": "Planted", "parent": id})
+		}, f)
+		same("move alice's message into", func(id int64) (int, string) {
+			return alice.do(http.MethodPost, "/messages/move", map[string]any{"ids": []int64{aliceMsg}, "folder": id})
+		}, f)
+		same("copy alice's message into", func(id int64) (int, string) {
+			return alice.do(http.MethodPost, "/messages/copy", map[string]any{"ids": []int64{aliceMsg}, "folder": id})
+		}, f)
+		same("search in folder", func(id int64) (int, string) {
+			return alice.do(http.MethodGet, fmt.Sprintf("/search?q=%s&folder=%d", bobMarker, id), nil)
+		}, f)
+		same("delete folder", func(id int64) (int, string) { return alice.do(http.MethodDelete, fmt.Sprintf("/folders/%d", id), nil) }, f)
+	}
+	// What alice can list and search is hers.
+	for _, path := range []string{"/folders", "/search?q=" + bobMarker, "/search?q=bob", "/folders/" + fmt.Sprint(s.aliceInbox.ID) + "/messages"} {
+		code, body := alice.do(http.MethodGet, path, nil)
+		if code != http.StatusOK {
+			t.Errorf("GET %s: %d %s", path, code, body)
+		}
+		noLeak(t, "webmail GET "+path, body)
+	}
+	// Everything alice sent herself above carries nothing of bob's
+	// (no quoted text, no attachment, no In-Reply-To naming his message).
+	ctx := context.Background()
+	folders, err := w.env.Store.Folders(ctx, w.alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range folders {
+		ms, err := w.env.Store.ListMessages(ctx, w.alice.ID, f.ID, storage.ListQuery{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			raw, err := w.env.Store.ReadBlob(ctx, m.BlobHash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			noLeak(t, "webmail: alice's "+f.Name, string(raw))
+		}
+	}
+	// Sending as bob is refused.
+	if code, body := alice.do(http.MethodPost, "/send", map[string]any{"from": w.bob.Address, "to": "alice@example.com", "subject": "spoof", "body": "x"}); code < 400 {
+		t.Errorf("webmail sent as bob: %d %s", code, body)
+	}
+	s.bobUntouched(t, w)
+}
+
+// Webmail sessions: a cookie that was never issued, one of a session that
+// signed out, and another session's cookie with this session's CSRF token
+// get nowhere; signing in never keeps a cookie the client brought.
+func TestIsolationWebmailSessions(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	seedMail(t, w)
+	alice := w.webSession(t, "127.0.0.2", w.alice.Address, alicePassword)
+	bob := w.webSession(t, "127.0.0.3", w.bob.Address, bobPassword)
+	base, _ := url.Parse("https://" + w.httpsAddr + "/")
+	cookies := func(c *webClient) []*http.Cookie { return c.hc.Jar.Cookies(base) }
+	if len(cookies(alice)) == 0 || len(cookies(bob)) == 0 {
+		t.Fatal("no session cookies")
+	}
+	with := func(cks []*http.Cookie, csrf string) *webClient {
+		jar, _ := cookiejar.New(nil)
+		jar.SetCookies(base, cks)
+		hc := w.httpClient("127.0.0.4")
+		hc.Jar = jar
+		return &webClient{t: t, w: w, hc: hc, csrf: csrf}
+	}
+	forged := []*http.Cookie{}
+	for _, ck := range cookies(alice) {
+		f := *ck
+		f.Value = strings.Repeat("A", len(ck.Value))
+		forged = append(forged, &f)
+	}
+	if code, body := with(forged, alice.csrf).do(http.MethodGet, "/folders", nil); code != http.StatusUnauthorized {
+		t.Errorf("a forged cookie: %d %s", code, body)
+	}
+	// Bob's cookie with alice's CSRF token cannot change anything.
+	if code, body := with(cookies(bob), alice.csrf).do(http.MethodPost, "/folders", map[string]any{"name": "ViaCSRF"}); code != http.StatusForbidden && code != http.StatusUnauthorized {
+		t.Errorf("bob's cookie with alice's CSRF token: %d %s", code, body)
+	}
+	// Bob signs out: his old cookie is dead.
+	old := cookies(bob)
+	if code, body := bob.do(http.MethodPost, "/logout", nil); code >= 300 {
+		t.Fatalf("logout: %d %s", code, body)
+	}
+	if code, body := with(old, bob.csrf).do(http.MethodGet, "/folders", nil); code != http.StatusUnauthorized {
+		t.Errorf("a signed-out session's cookie: %d %s", code, body)
+	}
+	// Session fixation: signing in with a cookie already set gives a new one.
+	jar, _ := cookiejar.New(nil)
+	jar.SetCookies(base, cookies(alice))
+	before := jar.Cookies(base)[0].Value
+	if code, body := w.webSignIn(t, "127.0.0.5", w.bob.Address, bobPassword, jar); code != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", code, body)
+	}
+	if after := jar.Cookies(base)[0].Value; after == before {
+		t.Error("sign-in kept the session cookie the client brought")
+	}
+	folders, err := w.env.Store.Folders(context.Background(), w.alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range folders {
+		if f.Name == "ViaCSRF" {
+			t.Error("a cross-session request created a folder")
+		}
+	}
 }
