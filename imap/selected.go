@@ -50,9 +50,9 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	if !options.ReadOnly {
 		data.PermanentFlags = append(append([]imap.Flag{}, flags...), imap.FlagWildcard)
 	}
-	for i, msg := range mb.msgs {
-		if msg.flags&storage.FlagSeen == 0 {
-			data.FirstUnseenSeqNum = uint32(i + 1)
+	for i := range v.knownLocked() {
+		if mb.msgs[i].flags&storage.FlagSeen == 0 {
+			data.FirstUnseenSeqNum = v.seqOfIndex(i)
 			break
 		}
 	}
