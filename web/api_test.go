@@ -747,3 +747,74 @@ func TestSessionExpiry(t *testing.T) {
 	advance(6 * time.Minute)
 	c.do(http.MethodGet, "/web/api/folders", nil, false).mustStatus(t, http.StatusUnauthorized)
 }
+
+// TestComposePrefill: reply-all leaves out one's own addresses, forward
+// takes the attachments along and marks the original forwarded.
+func TestComposePrefill(t *testing.T) {
+	h := newHarness(t)
+	h.addUser("carol@example.com", "Carol Clark")
+	raw := "From: Dave <dave@example.org>\r\nReply-To: team@example.org\r\nTo: Alice Archer <alice@example.com>, Carol Clark <carol@example.com>\r\n" +
+		"Cc: erin@example.org, alice@example.com\r\nSubject: Plan\r\nDate: Tue, 04 Mar 2025 09:30:00 +0000\r\nMessage-ID: <plan@example.org>\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>The <b>plan</b></p>\r\n" +
+		"--b\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=chart.png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b--\r\n"
+	h.env.Deliver(t, []byte(raw), h.alice.ID)
+	c := h.client()
+	c.mustLogin("alice@example.com")
+	id := c.list(c.folderByRole(storage.RoleInbox).ID)[0].ID
+	type form struct {
+		From, To, Cc, Subject, Body, Mode string
+		Ref                               int64
+		Attachments                       []struct {
+			Message int64  `json:"message"`
+			Part    string `json:"part"`
+			Name    string `json:"name"`
+			Type    string `json:"type"`
+		}
+	}
+	var f form
+	c.do(http.MethodGet, fmt.Sprintf("/web/api/messages/%d/compose?mode=reply-all", id), nil, false).mustStatus(t, http.StatusOK).json(t, &f)
+	if f.To != "team@example.org, Carol Clark <carol@example.com>" || f.Cc != "erin@example.org" || f.Subject != "Re: Plan" || f.From != "alice@example.com" {
+		t.Errorf("reply-all form: %+v", f)
+	}
+	if !strings.Contains(f.Body, "On Tue, 04 Mar 2025 09:30:00 +0000, Dave <dave@example.org> wrote:\n> The plan") {
+		t.Errorf("quoted HTML body: %q", f.Body)
+	}
+	c.do(http.MethodGet, fmt.Sprintf("/web/api/messages/%d/compose?mode=forward", id), nil, false).mustStatus(t, http.StatusOK).json(t, &f)
+	if f.To != "" || f.Subject != "Fwd: Plan" || len(f.Attachments) != 1 || f.Attachments[0].Name != "chart.png" || !strings.Contains(f.Body, "---------- Forwarded message ----------\nFrom: Dave <dave@example.org>") {
+		t.Fatalf("forward form: %+v", f)
+	}
+	keep := []map[string]any{{"message": f.Attachments[0].Message, "part": f.Attachments[0].Part}}
+	c.sendForm("/web/api/send", map[string]any{"to": "carol@example.com", "subject": f.Subject, "body": f.Body, "mode": f.Mode, "ref": f.Ref, "keep": keep}, nil).mustStatus(t, http.StatusOK)
+	var d struct {
+		Forwarded bool `json:"forwarded"`
+		Answered  bool `json:"answered"`
+	}
+	c.do(http.MethodGet, fmt.Sprintf("/web/api/messages/%d", id), nil, false).mustStatus(t, http.StatusOK).json(t, &d)
+	if !d.Forwarded || d.Answered {
+		t.Errorf("original after forwarding: %+v", d)
+	}
+	carol := h.client()
+	carol.mustLogin("carol@example.com")
+	got := carol.list(carol.folderByRole(storage.RoleInbox).ID)
+	if len(got) != 1 {
+		t.Fatalf("carol's inbox: %+v", got)
+	}
+	var fwd struct {
+		Attachments []struct{ Name, Type string } `json:"attachments"`
+	}
+	carol.do(http.MethodGet, fmt.Sprintf("/web/api/messages/%d", got[0].ID), nil, false).mustStatus(t, http.StatusOK).json(t, &fwd)
+	if len(fwd.Attachments) != 1 || fwd.Attachments[0].Name != "chart.png" || fwd.Attachments[0].Type != "image/png" {
+		t.Errorf("forwarded attachments: %+v", fwd.Attachments)
+	}
+	// The reply's Sent Items copy joins the original's conversation; the
+	// forward, without In-Reply-To, does not.
+	c.sendForm("/web/api/send", map[string]any{"to": "carol@example.com", "subject": "Re: Plan", "body": "ok", "mode": "reply-all", "ref": id}, nil).mustStatus(t, http.StatusOK)
+	var th struct {
+		Messages []summary `json:"messages"`
+	}
+	c.do(http.MethodGet, fmt.Sprintf("/web/api/messages/%d/thread", id), nil, false).mustStatus(t, http.StatusOK).json(t, &th)
+	if len(th.Messages) != 2 || th.Messages[0].ID != id || th.Messages[1].Subject != "Re: Plan" {
+		t.Errorf("thread: %+v", th.Messages)
+	}
+	c.do(http.MethodGet, fmt.Sprintf("/web/api/messages/%d/compose?mode=bogus", id), nil, false).mustStatus(t, http.StatusUnprocessableEntity)
+}

@@ -106,10 +106,12 @@ function renderFolders() {
     link.addEventListener('click', () => document.querySelector('.app').classList.remove('show-folders'));
     const li = el('li', { class: `depth-${Math.min(f.depth, 3)}` }, link);
     if (!f.role) {
-      li.append(el('button', {
-        type: 'button', class: 'subtle icon-button fmenu', 'aria-label': `Rename or delete ${f.name}`,
-        onclick: () => folderMenu(f),
-      }, '⋯'));
+      const b = el('button', {
+        type: 'button', class: 'subtle icon-button fmenu', 'aria-label': `Actions for ${f.name}`,
+        'aria-haspopup': 'menu', 'aria-expanded': 'false',
+      }, '⋯');
+      b.addEventListener('click', (e) => { e.stopPropagation(); folderMenu(f, b); });
+      li.append(b);
     }
     list.append(li);
   }
@@ -123,36 +125,86 @@ function renderMoveTargets() {
   }
 }
 
-async function newFolder() {
-  const name = await ask({ title: 'New folder', label: 'Folder name', input: true, ok: 'Create' });
-  if (!name) return;
+async function newFolder(parent = null) {
+  const title = parent ? `New folder in “${parent.name}”` : 'New folder';
+  const name = await ask({ title, label: 'Folder name', input: true, ok: 'Create' });
+  if (!name || !name.trim()) return;
   try {
-    await api('POST', '/folders', { name, parent: 0 });
+    await api('POST', '/folders', { name: name.trim(), parent: parent ? parent.id : 0 });
     await loadFolders(false);
-    toast(`Folder “${name}” created`);
+    toast(`Folder “${name.trim()}” created`);
   } catch (err) {
     toast(err.message, true);
   }
 }
 
-async function folderMenu(f) {
-  const name = await ask({ title: `Rename “${f.name}”`, text: 'Or leave the name empty to delete the folder.', label: 'New name', value: f.name, input: true, ok: 'Apply' });
-  if (name === null) return;
+async function renameFolder(f) {
+  const name = await ask({ title: `Rename “${f.name}”`, label: 'New name', value: f.name, input: true, ok: 'Rename' });
+  if (!name || !name.trim() || name.trim() === f.name) return;
   try {
-    if (name.trim() === '') {
-      const yes = await ask({ title: `Delete “${f.name}”?`, text: 'The folder, its subfolders and every message in them are deleted for good.', ok: 'Delete' });
-      if (!yes) return;
-      await api('DELETE', `/folders/${f.id}`);
-      if (S.folder === f.id) location.hash = `#/f/${roleFolder('inbox').id}`;
-      toast('Folder deleted');
-    } else if (name !== f.name) {
-      await api('PATCH', `/folders/${f.id}`, { name });
-      toast('Folder renamed');
-    }
+    await api('PATCH', `/folders/${f.id}`, { name: name.trim() });
     await loadFolders(false);
+    toast('Folder renamed');
   } catch (err) {
     toast(err.message, true);
   }
+}
+
+async function deleteFolder(f) {
+  const yes = await ask({ title: `Delete “${f.name}”?`, text: 'The folder, its subfolders and every message in them are deleted for good.', ok: 'Delete' });
+  if (!yes) return;
+  try {
+    await api('DELETE', `/folders/${f.id}`);
+    if (S.folder === f.id) location.hash = `#/f/${roleFolder('inbox').id}`;
+    await loadFolders(false);
+    toast('Folder deleted');
+  } catch (err) {
+    toast(err.message, true);
+  }
+}
+
+// folderMenu shows a folder's actions as a menu beside its button; arrow
+// keys move, Enter picks, Escape or a click elsewhere closes it.
+function folderMenu(f, button) {
+  closeMenu();
+  const items = [['Rename…', () => renameFolder(f)], ['New subfolder…', () => newFolder(f)], ['Delete…', () => deleteFolder(f)]];
+  const menu = el('ul', { id: 'folder-menu', class: 'menu', role: 'menu', 'aria-label': `Actions for ${f.name}` });
+  const pick = (fn) => { closeMenu(); button.focus(); fn(); };
+  items.forEach(([label, fn]) => menu.append(el('li', { role: 'menuitem', tabindex: '-1', onclick: () => pick(fn) }, label)));
+  menu.addEventListener('keydown', (e) => {
+    const list = [...menu.children];
+    const i = list.indexOf(document.activeElement);
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      list[(i + (e.key === 'ArrowDown' ? 1 : list.length - 1)) % list.length].focus();
+    } else if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      if (i >= 0) pick(items[i][1]);
+    } else if (e.key === 'Escape' || e.key === 'Tab') {
+      e.preventDefault();
+      closeMenu();
+      button.focus();
+    }
+  });
+  document.body.append(menu);
+  const r = button.getBoundingClientRect();
+  menu.style.left = `${Math.min(r.left, window.innerWidth - 200)}px`;
+  menu.style.top = `${r.bottom + 2}px`;
+  button.setAttribute('aria-expanded', 'true');
+  menu.firstChild.focus();
+  setTimeout(() => document.addEventListener('click', closeMenuOutside, true), 0);
+}
+
+function closeMenuOutside(e) {
+  const menu = $('folder-menu');
+  if (menu && !menu.contains(e.target)) closeMenu();
+}
+
+function closeMenu() {
+  const menu = $('folder-menu');
+  if (menu) menu.remove();
+  document.removeEventListener('click', closeMenuOutside, true);
+  for (const b of document.querySelectorAll('.fmenu[aria-expanded=true]')) b.setAttribute('aria-expanded', 'false');
 }
 
 // ---------- Routing ----------
@@ -602,6 +654,7 @@ function typing(e) {
 function onKey(e) {
   if (!S.session || e.ctrlKey || e.metaKey || e.altKey) return;
   if (document.querySelector('dialog[open]')) return;
+  if (e.target instanceof Element && e.target.closest('.menu')) return;
   if (e.key === 'Escape') {
     if (!$('search-panel').hidden) { toggleSearchPanel(false); return; }
     if (typing(e)) { e.target.blur(); return; }
@@ -641,7 +694,7 @@ function wire() {
   $('btn-remote').addEventListener('click', () => { if (S.current) { S.remote.add(S.current.id); renderBody(S.current); } });
   $('btn-back').addEventListener('click', () => { history.pushState(null, '', listHash()); closeReader(); });
   $('btn-more').addEventListener('click', () => loadList(false, false));
-  $('btn-new-folder').addEventListener('click', newFolder);
+  $('btn-new-folder').addEventListener('click', () => newFolder());
   $('move-select').addEventListener('change', (e) => { const v = Number(e.target.value); e.target.value = ''; transfer(true, v); });
   $('copy-select').addEventListener('change', (e) => { const v = Number(e.target.value); e.target.value = ''; transfer(false, v); });
   $('search-form').addEventListener('submit', runSearch);
