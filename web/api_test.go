@@ -562,6 +562,13 @@ func TestHTMLBodyIsSandboxed(t *testing.T) {
 		t.Errorf("application CSP: %q", csp)
 	}
 	c.do(http.MethodGet, "/web/assets/js/app.js", nil, false).mustStatus(t, http.StatusOK)
+	res = c.do(http.MethodPut, "/web/api/messages/flags", nil, true)
+	if res.status != http.StatusMethodNotAllowed || res.problemCode() != "method-not-allowed" || res.header.Get("Allow") != "POST" {
+		t.Errorf("wrong method: %d %v %s", res.status, res.header, res.body)
+	}
+	if res := c.do(http.MethodGet, "/web/api/nothing/here", nil, false); res.status != http.StatusNotFound || res.problemCode() != "not-found" {
+		t.Errorf("unknown path: %d %s", res.status, res.body)
+	}
 	c.do(http.MethodGet, "/web/assets/../server.go", nil, false).mustStatus(t, http.StatusNotFound)
 }
 

@@ -81,6 +81,7 @@ func setAppHeaders(h http.Header) {
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+	h.Set("X-DNS-Prefetch-Control", "off")
 }
 
 // serveAsset answers with an embedded file; the browser revalidates it

@@ -491,6 +491,12 @@ Content-Transfer-Encoding: base64
 	run(t, tab, "clear the search", clearInput("search-input"), chromedp.SendKeys(chromedp.ID("search-input"), "thursday\n"))
 	waitJS(t, tab, "the sent reply found in Sent Items", listHas("Re: Project kickoff")+` && document.querySelector('#message-list .folder-tag').textContent === 'Sent Items'`)
 
+	run(t, tab, "search options", chromedp.Click(chromedp.ID("btn-search-options")))
+	waitJS(t, tab, "the search panel", `!document.getElementById('search-panel').hidden && document.activeElement.id === 'search-from'`)
+	screenshot(t, tab, "search.png")
+	run(t, tab, "close the panel", press("Escape"))
+	waitJS(t, tab, "the panel to close", `document.getElementById('search-panel').hidden`)
+
 	// Live: mail delivered now appears without a reload.
 	clickFolder(t, tab, "Inbox")
 	run(t, tab, "mark the page", chromedp.Evaluate[chromedp.Void](`window.__notReloaded = true`))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pochta/pochta/internal/obs"
 	"github.com/pochta/pochta/storage"
 )
 
@@ -89,6 +90,7 @@ func (s *Server) events(c echo.Context) error {
 	ws := sess(c)
 	s.streams.Add(1)
 	defer s.streams.Done()
+	defer s.opts.Metrics.ConnOpened(obs.DoorWebmail)()
 	sub := s.opts.Store.Subscribe(ws.AccountID)
 	defer sub.Close()
 

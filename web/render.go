@@ -295,6 +295,9 @@ func (s *Server) messageBody(c echo.Context) error {
 	h.Set("Content-Security-Policy", bodyCSP(allowRemote))
 	h.Set("X-Frame-Options", "SAMEORIGIN")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	// Chrome resolves the host names of links ahead of a click: a sender
+	// would learn from its DNS server that the message was opened.
+	h.Set("X-DNS-Prefetch-Control", "off")
 	var b strings.Builder
 	b.WriteString(`<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer"><base target="_blank"><style>`)
 	b.WriteString(bodyStyle)

@@ -37,6 +37,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -219,12 +221,31 @@ func (s *Server) Mount(e *echo.Echo) {
 	e.HEAD("/web/assets/*", s.asset)
 	g := e.Group(APIPrefix)
 	g.Use(s.observe)
+	methods := map[string][]string{}
+	var paths []string
 	for _, r := range s.routes() {
 		var mw []echo.MiddlewareFunc
 		if r.access == session {
 			mw = append(mw, s.requireSession)
 		}
 		g.Add(r.method, r.path, r.handler, mw...)
+		if methods[r.path] == nil {
+			paths = append(paths, r.path)
+		}
+		methods[r.path] = append(methods[r.path], r.method)
+	}
+	// Echo answers a wrong method outside the group's middleware; a handler
+	// for each other method keeps those answers problem documents.
+	for _, path := range paths {
+		allow := strings.Join(methods[path], ", ")
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if !slices.Contains(methods[path], m) {
+				g.Add(m, path, func(c echo.Context) error {
+					c.Response().Header().Set("Allow", allow)
+					return problem(http.StatusMethodNotAllowed, "method-not-allowed", "use %s", allow)
+				})
+			}
+		}
 	}
 }
 
