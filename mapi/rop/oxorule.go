@@ -6,12 +6,13 @@ import (
 
 	mp "github.com/pochta/pochta/internal/mapiprop"
 	"github.com/pochta/pochta/internal/oxcmail"
+	"github.com/pochta/pochta/internal/rules"
 	"github.com/pochta/pochta/storage"
 )
 
 // Server-side rules (MS-OXORULE): stored per folder as one internal
-// property row (the rule table with every rule's property values);
-// executing them comes with part 2 of the MAPI work.
+// property row (the rule table with every rule's property values) in the
+// shape of internal/rules, which internal/delivery executes.
 
 // Rule states (MS-OXORULE 2.2.1.3.1.3).
 const ruleStateEnabled int32 = 0x00000001
@@ -30,35 +31,23 @@ func (s *Session) loadFolderList(ctx context.Context, folderID int64, tag uint32
 		if r.Tag != tag {
 			continue
 		}
-		rd := storedReader(r.Value)
-		n := rd.U32()
-		if uint64(n)*4 > uint64(rd.Len()) {
-			return nil, nil
-		}
-		var out []oxcmail.Props
-		for i := uint32(0); i < n && rd.Err() == nil; i++ {
-			out = append(out, propsFromValues(getValues(rd)))
-		}
-		if rd.Err() != nil {
+		list, err := rules.DecodeList(r.Value)
+		if err != nil {
 			return nil, nil // a damaged list reads as empty rather than failing the folder
 		}
-		return out, nil
+		return list, nil
 	}
 	return nil, nil
 }
 
 // saveFolderList stores a list of property sets in an internal row.
 func (s *Session) saveFolderList(ctx context.Context, folderID int64, tag uint32, list []oxcmail.Props) error {
-	w := storedWriter()
-	w.U32(uint32(len(list)))
-	for _, p := range list {
-		putValues(w, p.Values())
-	}
-	if err := w.Err(); err != nil {
+	row, err := rules.EncodeList(list)
+	if err != nil {
 		return mp.ErrInvalidParam
 	}
 	return s.srv.store.Write(ctx, func(tx *storage.Tx) error {
-		if err := tx.SetProps(s.mbox.accountID, storage.ObjectFolder, folderID, []storage.PropValue{{Tag: tag, Value: w.Bytes()}}); err != nil {
+		if err := tx.SetProps(s.mbox.accountID, storage.ObjectFolder, folderID, []storage.PropValue{{Tag: tag, Value: row}}); err != nil {
 			return err
 		}
 		_, err := tx.TouchFolder(s.mbox.accountID, folderID)
@@ -176,3 +165,6 @@ func (s *Session) ropModifyRules(ctx context.Context, x *ModifyRulesRequest, in 
 	}
 	return newResp[*ModifyRulesResponse](x), nil
 }
+
+// The rule row's tag is internal/rules' (a mismatch does not compile).
+var _ [0]struct{} = [tagInternalRules - rules.StoredTag]struct{}{}
