@@ -525,6 +525,15 @@ Content-Transfer-Encoding: base64
 	run(t, tab, "Escape", press("Escape"))
 	waitJS(t, tab, "the form to close", `!document.getElementById('compose-dialog').open`)
 
+	// Another client deletes the message being read: the pane lets go of it.
+	run(t, tab, "open a message", press("j"))
+	waitJS(t, tab, "the message", `document.getElementById('reader-subject').textContent === 'Invoice 2025-031'`)
+	id := value(t, tab, "its id", chromedp.Evaluate[int64](`Number(document.querySelector('#message-list li[aria-selected=true]').dataset.id)`))
+	other := h.client()
+	other.mustLogin("alice@example.com")
+	other.do("POST", "/web/api/messages/delete", map[string]any{"ids": []int64{id}}, true).mustStatus(t, 200)
+	waitJS(t, tab, "the pane to close", `document.getElementById('reader-message').hidden && !(`+listHas("Invoice 2025-031")+`)`)
+
 	if e := errs(); len(e) > 0 {
 		t.Errorf("console errors: %v", e)
 	}

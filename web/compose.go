@@ -593,7 +593,11 @@ func (s *Server) composeFrom(c echo.Context) error {
 		f.Attachments = keptAttachments(l.m.ID, l.p)
 	case "draft":
 		f.Mode, f.Ref = modeNew, 0
-		f.Draft = l.m.ID
+		// Only a message in Drafts is replaced when saved or sent; any
+		// other opens as a new message with its content.
+		if drafts, err := s.opts.Store.FolderByRole(ctx, ws.AccountID, storage.RoleDrafts); err == nil && drafts.ID == l.m.FolderID {
+			f.Draft = l.m.ID
+		}
 		f.To, f.Cc, f.Bcc = formatList(addrList(env.To)), formatList(addrList(env.Cc)), formatList(addrList(env.Bcc))
 		f.Subject = l.p.Subject
 		f.Body = text

@@ -22,6 +22,7 @@ const S = {
   selected: 0,
   current: null,       // the message in the reading pane
   remote: new Set(),   // messages whose remote images the reader allowed
+  ownRemovals: new Set(), // messages this page moved or deleted itself
   events: null,
   listSeq: 0,
   openSeq: 0,
@@ -527,6 +528,7 @@ async function deleteMessage() {
   const trash = roleFolder('trash');
   const forGood = trash && m.folder === trash.id;
   if (forGood && !(await ask({ title: 'Delete for good?', text: 'Messages deleted from Deleted Items cannot be brought back.', ok: 'Delete' }))) return;
+  S.ownRemovals.add(m.id);
   try {
     await api('POST', '/messages/delete', { ids: [m.id] });
     toast(forGood ? 'Message deleted' : 'Moved to Deleted Items');
@@ -541,6 +543,7 @@ async function transfer(move, folderId) {
   const m = target();
   if (!m || !folderId) return;
   const dest = S.byId.get(folderId);
+  if (move) S.ownRemovals.add(m.id);
   try {
     await api('POST', move ? '/messages/move' : '/messages/copy', { ids: [m.id], folder: folderId });
     toast(`${move ? 'Moved' : 'Copied'} to ${dest ? dest.name : 'the folder'}`);
@@ -616,6 +619,11 @@ function openEvents() {
     for (const fc of ev.flags) {
       for (const m of S.messages) if (m.id === fc.id) Object.assign(m, { seen: fc.seen, flagged: fc.flagged, answered: fc.answered, forwarded: fc.forwarded });
       if (S.current && S.current.id === fc.id) { Object.assign(S.current, { seen: fc.seen, flagged: fc.flagged }); setFlagButtons(S.current); }
+    }
+    if (S.current && ev.removed.includes(S.current.id) && !S.ownRemovals.has(S.current.id)) {
+      toast('The message you were reading was moved or deleted elsewhere.');
+      history.replaceState(null, '', listHash());
+      closeReader();
     }
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(applyChanges, 150);
