@@ -50,6 +50,9 @@ func TestMain(m *testing.M) {
 // chromium on the PATH.
 func chromiumPath() string {
 	if p := os.Getenv("POCHTA_CHROMIUM"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return ""
+		}
 		return p
 	}
 	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
