@@ -76,7 +76,16 @@ func BenchmarkIMAPLargeFolder(b *testing.B) {
 	c := ts.client(b)
 
 	b.Run("SELECT-cold", func(b *testing.B) {
+		ts.srv.mu.Lock()
+		ts.srv.linger = 0 // nothing kept loaded: every SELECT reads the folder
+		ts.srv.mu.Unlock()
+		defer func() {
+			ts.srv.mu.Lock()
+			ts.srv.linger = mailboxLinger
+			ts.srv.mu.Unlock()
+		}()
 		for range b.N {
+			time.Sleep(50 * time.Millisecond) // let the released mailbox stop
 			// No session holds the folder: SELECT reads it from the store.
 			if _, err := c.Select("INBOX", nil).Wait(); err != nil {
 				b.Fatal(err)

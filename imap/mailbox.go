@@ -154,6 +154,7 @@ func (mb *mailbox) release() {
 	s.mu.Lock()
 	mb.refs--
 	last := mb.refs == 0
+	linger := s.linger
 	if last && mb.loadErr != nil && s.mailboxes[mb.key] == mb {
 		delete(s.mailboxes, mb.key)
 	}
@@ -161,7 +162,7 @@ func (mb *mailbox) release() {
 	if !last || mb.loadErr != nil {
 		return
 	}
-	time.AfterFunc(mailboxLinger, func() {
+	time.AfterFunc(linger, func() {
 		s.mu.Lock()
 		idle := mb.refs == 0 && s.mailboxes[mb.key] == mb
 		if idle {

@@ -117,6 +117,8 @@ type Server struct {
 
 	// logins bounds the password checks running at once.
 	logins chan struct{}
+	// linger is mailboxLinger; tests shorten it.
+	linger time.Duration
 
 	wg sync.WaitGroup // Serve loops and go-imap servers
 }
@@ -148,6 +150,7 @@ func New(opts Options) (*Server, error) {
 		mailboxes: map[mailboxKey]*mailbox{},
 		idle:      make(chan struct{}),
 		logins:    make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+		linger:    mailboxLinger,
 	}
 	libOpts := func(insecure bool) *imapserver.Options {
 		return &imapserver.Options{
