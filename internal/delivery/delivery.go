@@ -30,6 +30,9 @@ type Options struct {
 	// BounceContent is what a DSN carries of the original message when the
 	// sender did not ask (RFC 3461 RET): "headers" (default) or "full".
 	BounceContent string
+	// OOFPeriod is how long a sender who got an out-of-office reply gets
+	// no other (0: DefaultOOFPeriod).
+	OOFPeriod time.Duration
 }
 
 // Deliverer puts messages into the store and the outbound queue.
@@ -139,6 +142,9 @@ func (d *Deliverer) Ingest(ctx context.Context, in *Ingest) (*Result, error) {
 		}
 		folders[i] = f.ID
 	}
+	// Inbox rules and out-of-office are decided before the transaction, so
+	// a moved message is stored in its folder at once (rules.go).
+	runs := d.prepareRules(ctx, in, p, folders)
 	res := &Result{}
 	err := d.store.Write(ctx, func(tx *storage.Tx) error {
 		res.Targets = res.Targets[:0]
@@ -150,16 +156,18 @@ func (d *Deliverer) Ingest(ctx context.Context, in *Ingest) (*Result, error) {
 		var logs []storage.DeliveryLog
 		for i, t := range in.Targets {
 			nm := newMessage(p, parsed, hash, int64(len(in.Raw)), in.InternalDate, t)
-			m, err := tx.AddMessage(t.AccountID, folders[i], nm, t.IgnoreQuota)
-			tr := TargetResult{Target: t, FolderID: folders[i], Err: err}
+			m, folder, err := d.storeTarget(tx, runs[i], t, folders[i], nm)
+			tr := TargetResult{Target: t, FolderID: folder, Err: err}
 			outcome, detail := "delivered", ""
 			if err != nil {
 				if !errors.Is(err, storage.ErrQuotaExceeded) {
 					return err
 				}
 				outcome, detail = "failed", "quota exceeded"
-			} else {
+			} else if m != nil {
 				tr.MessageID, tr.UID = m.ID, m.UID
+			} else {
+				detail = "deleted by a rule"
 			}
 			res.Targets = append(res.Targets, tr)
 			if t.Recipient != "" {
@@ -193,6 +201,7 @@ func (d *Deliverer) Ingest(ctx context.Context, in *Ingest) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("delivery: storing message: %w", err)
 	}
+	d.afterRules(ctx, in, p, runs, res)
 	return res, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	mp "github.com/pochta/pochta/internal/mapiprop"
+	"github.com/pochta/pochta/internal/oxcmail"
 )
 
 // Plan is what a folder's rules decided for one delivered message
@@ -60,10 +61,12 @@ type Facts struct {
 	OOF bool
 }
 
-// Evaluate runs rules (in the order Decode gives) against a message whose
-// properties getProp returns, and collects their actions. A rule with
-// ST_EXIT_LEVEL that matched ends the evaluation (MS-OXORULE 2.2.1.3.1.3).
-func Evaluate(rs []Rule, getProp func(mp.Tag) (mp.Value, bool), facts Facts, log *slog.Logger) *Plan {
+// Evaluate runs rules (in the order Decode gives) against a message (its
+// properties as the recipient sees them, with its recipient and
+// attachment tables for sub-object restrictions) and collects their
+// actions. A rule with ST_EXIT_LEVEL that matched ends the evaluation
+// (MS-OXORULE 2.2.1.3.1.3).
+func Evaluate(rs []Rule, msg *oxcmail.Message, facts Facts, log *slog.Logger) *Plan {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -77,7 +80,7 @@ func Evaluate(rs []Rule, getProp func(mp.Tag) (mp.Value, bool), facts Facts, log
 			continue
 		}
 		if r.Condition != nil {
-			e := mp.Evaluator{GetProp: getProp}
+			e := evaluator(msg)
 			if !e.Match(r.Condition) {
 				continue
 			}
@@ -151,4 +154,25 @@ func (p *Plan) add(r *Rule) error {
 	*p = next
 	p.Matched, p.Failed = matched, failed
 	return nil
+}
+
+// evaluator reads the message's properties and sub-objects.
+func evaluator(msg *oxcmail.Message) *mp.Evaluator {
+	return &mp.Evaluator{
+		GetProp: msg.Props.Get,
+		SubObjects: func(t mp.Tag) []func(mp.Tag) (mp.Value, bool) {
+			var out []func(mp.Tag) (mp.Value, bool)
+			switch t.ID() {
+			case mp.PidTagMessageRecipients.ID():
+				for _, r := range msg.Recipients {
+					out = append(out, r.Get)
+				}
+			case mp.PidTagMessageAttachments.ID():
+				for _, a := range msg.Attachments {
+					out = append(out, a.Props.Get)
+				}
+			}
+			return out
+		},
+	}
 }

@@ -105,3 +105,22 @@ func SaveOOF(ctx context.Context, st *storage.Store, accountID int64, o OOF) err
 		})
 	})
 }
+
+// StoredRow returns the property row (tag and value) of a value the way the
+// MAPI layer stores a client-set property; ok is false for values that are
+// not kept (errors, objects, store-internal ids).
+func StoredRow(v mp.Value) (storage.PropValue, bool) {
+	v = normalize(v)
+	switch v.Tag.Type() {
+	case mp.PtypNull, mp.PtypErrorCode, mp.PtypUnspecified, mp.PtypObject:
+		return storage.PropValue{}, false
+	}
+	if v.Tag.ID() == 0 || !v.Tag.Type().Known() || v.Validate() != nil {
+		return storage.PropValue{}, false
+	}
+	b, err := EncodeValue(v)
+	if err != nil {
+		return storage.PropValue{}, false
+	}
+	return storage.PropValue{Tag: uint32(v.Tag), Value: b}, true
+}
