@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -93,15 +92,11 @@ func (s *Server) downloadPart(c echo.Context) error {
 		return err
 	}
 	ctype := contentType(part)
-	var body io.Reader
 	if part.IsMessage() {
 		ctype = "message/rfc822"
-		body = message.DecodeBody(buf, cp)
-	} else {
-		body = message.DecodeBody(buf, cp)
 	}
 	setDownloadHeaders(c, ctype, safeFileName(attachmentName(part, path)))
-	return c.Stream(http.StatusOK, ctype, body)
+	return c.Stream(http.StatusOK, ctype, message.DecodeBody(buf, cp))
 }
 
 // downloadRaw serves the whole message as it is stored, as a .eml file.
