@@ -322,11 +322,20 @@ func recoverMiddleware(m *obs.Metrics, log *slog.Logger) echo.MiddlewareFunc {
 }
 
 // trapDirectory is the panic test hook: the real directory, except that
-// Authenticate panics for panicLogin, Resolve for panicRcpt, and Health
-// when healthPanics is set.
+// Authenticate panics for panicLogin, Resolve for panicRcpt, Health when
+// healthPanics is set and Account for the id in accountPanics.
 type trapDirectory struct {
 	directory.Directory
 	healthPanics atomic.Bool
+	// accountPanics is an account id whose lookup by id panics.
+	accountPanics atomic.Int64
+}
+
+func (d *trapDirectory) Account(ctx context.Context, id int64) (*directory.Account, error) {
+	if id != 0 && id == d.accountPanics.Load() {
+		panic("hardening: injected panic in Account")
+	}
+	return d.Directory.Account(ctx, id)
 }
 
 func (d *trapDirectory) Authenticate(ctx context.Context, login, password string) (*directory.Account, error) {
