@@ -12,7 +12,11 @@ import (
 	"time"
 
 	"github.com/pochta/pochta/directory"
+	mp "github.com/pochta/pochta/internal/mapiprop"
 	"github.com/pochta/pochta/internal/message"
+	"github.com/pochta/pochta/internal/oxcmail"
+	"github.com/pochta/pochta/internal/rules"
+	"github.com/pochta/pochta/storage"
 )
 
 // DefaultOOFPeriod is how long a sender who got an out-of-office reply
@@ -33,6 +37,9 @@ const defaultOOFText = "I am currently out of the office and will read your mess
 // so it can cause no bounce and no other automatic reply.
 func (d *Deliverer) sendOOF(ctx context.Context, in *Ingest, p *message.Parsed, rr *ruleRun) error {
 	text := rr.oof.Text
+	if strings.TrimSpace(text) == "" {
+		text = d.oofTemplateText(ctx, rr.account.ID)
+	}
 	if strings.TrimSpace(text) == "" {
 		text = defaultOOFText
 	}
@@ -219,4 +226,51 @@ func forwardMessage(raw []byte, p *message.Parsed, acc directory.Account, to []s
 	}
 	fmt.Fprintf(&b, "--%s--\r\n", boundary)
 	return b.Bytes()
+}
+
+// oofTemplateClass is the class of the FAI message in which Outlook keeps
+// the out-of-office text when it sets it through MAPI (MS-OXORULE 2.2.6.1).
+const oofTemplateClass = "IPM.Note.Rules.OofTemplate.Microsoft"
+
+// oofTemplateText reads the body of the mailbox's OOF template message in
+// the Inbox: its stored PidTagBody, else the body of its MIME rendering.
+// "" when there is none.
+func (d *Deliverer) oofTemplateText(ctx context.Context, accountID int64) string {
+	inbox, err := d.store.FolderByRole(ctx, accountID, storage.RoleInbox)
+	if err != nil {
+		return ""
+	}
+	ms, err := d.store.ListMessages(ctx, accountID, inbox.ID, storage.ListQuery{Associated: true, Limit: 200, Sort: storage.SortUID, Descending: true})
+	if err != nil {
+		d.log.Warn("reading the out-of-office template", "account", accountID, "err", err)
+		return ""
+	}
+	for _, m := range ms {
+		if !strings.EqualFold(m.MessageClass, oofTemplateClass) {
+			continue
+		}
+		rows, err := d.store.PropsOf(ctx, accountID, storage.ObjectMessage, []int64{m.ID}, false)
+		if err == nil {
+			for _, r := range rows[m.ID] {
+				if mp.Tag(r.Tag).ID() == mp.PidTagBody.ID() {
+					if v, ok := rules.DecodeValue(r.Tag, r.Value); ok {
+						if s, ok := v.Data.(string); ok && s != "" {
+							return s
+						}
+					}
+				}
+			}
+		}
+		raw, err := d.store.ReadBlob(ctx, m.BlobHash)
+		if err != nil || len(raw) == 0 {
+			continue
+		}
+		msg, err := oxcmail.InetToMAPI(ctx, raw, nil, nil, oxcmail.ToMAPIOptions{})
+		if err == nil {
+			if s := msg.Props.String(mp.PidTagBody); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
 }

@@ -45,6 +45,12 @@ func TestModifyRulesExecutedOnDelivery(t *testing.T) {
 			subject("invoice"), {Tag: mp.PidTagRuleActions, Data: mp.RuleActions{{Type: mp.ActionForward, Data: fwd}}}}},
 	}})
 	c.one(&SetPropertiesRequest{RequestHeader: hdr(0), Properties: []mp.Value{mp.BoolValue(rules.PidTagOofState, true)}})
+	// Outlook keeps the out-of-office text in an FAI template message of
+	// the Inbox (MS-OXORULE 2.2.6.1).
+	c.one(&CreateMessageRequest{RequestHeader: hdr(1), OutputHandleIndex: 2, FolderID: roleFID(storage.RoleInbox), AssociatedFlag: true})
+	c.one(&SetPropertiesRequest{RequestHeader: hdr(2), Properties: []mp.Value{
+		mp.StringValue(mp.PidTagMessageClass, "IPM.Note.Rules.OofTemplate.Microsoft"), mp.StringValue(mp.PidTagBody, "Away until Monday, sorry.")}})
+	c.one(&SaveChangesMessageRequest{RequestHeader: hdr(2), ResponseHandleIndex: 2})
 
 	deliver := func(sender, subj string) {
 		t.Helper()
@@ -83,6 +89,10 @@ func TestModifyRulesExecutedOnDelivery(t *testing.T) {
 	for _, q := range qs {
 		for _, r := range q.Recipients {
 			if q.Sender == "" {
+				raw, _ := env.Store.ReadBlob(ctx, q.BlobHash)
+				if !strings.Contains(string(raw), "Away until Monday, sorry.") {
+					t.Errorf("out-of-office reply without the template's text:\n%s", raw)
+				}
 				replies = append(replies, r.Address)
 			} else {
 				forwards = append(forwards, r.Address)
