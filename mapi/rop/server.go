@@ -179,6 +179,7 @@ func (s *Server) NewSession(ctx context.Context, acc *directory.Account) (*Sessi
 		logons:   map[uint8]uint32{},
 		codePage: mp.CodePageWindows1252,
 		log:      s.log.With("account", acc.ID),
+		notif:    newNotifier(),
 	}
 	return sess, nil
 }

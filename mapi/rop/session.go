@@ -31,6 +31,7 @@ type Session struct {
 	objects  map[uint32]*handleEntry
 	counters map[uint8]uint32 // next n of each logon id
 	logons   map[uint8]uint32 // logon id → its logon object's handle
+	notif    *notifier        // notifications (notify.go)
 }
 
 // SetCodePage sets the code page of the session's 8-bit strings
@@ -59,6 +60,7 @@ func (s *Session) Close() {
 	s.objects = map[uint32]*handleEntry{}
 	s.logons = map[uint8]uint32{}
 	s.closed = true
+	s.closeNotifications()
 }
 
 // maxPayload is the largest ROP output payload one RPC_HEADER_EXT can
@@ -178,6 +180,10 @@ func (s *Session) Execute(ctx context.Context, in []byte, maxRopOut int) (out []
 		if 2+len(rops)+w.Len()+tableSize <= limit {
 			rops = append(rops, w.Bytes()...)
 		}
+	}
+	if complete {
+		// MS-OXCNOTIF 3.2.5.2: queued events ride after the responses.
+		rops = s.appendNotifications(ctx, rops, limit-2-tableSize-len(rops))
 	}
 	payload, berr := ROPBuffer{Rops: rops, Handles: handles}.Bytes()
 	if berr != nil {
