@@ -33,6 +33,10 @@ type Options struct {
 	// OOFPeriod is how long a sender who got an out-of-office reply gets
 	// no other (0: DefaultOOFPeriod).
 	OOFPeriod time.Duration
+	// AccountByLegacyDN resolves an Exchange LegacyDN (a rule's forward
+	// recipient picked from the address book); nil leaves such recipients
+	// out. The MAPI layer's resolver of the same name fits.
+	AccountByLegacyDN func(ctx context.Context, dn string) (*directory.Account, error)
 }
 
 // Deliverer puts messages into the store and the outbound queue.

@@ -268,6 +268,11 @@ func (d *Deliverer) forward(ctx context.Context, in *Ingest, p *message.Parsed, 
 	var to []string
 	for _, block := range f.Recipients {
 		addr, x500, ok := rules.RecipientAddress(block)
+		if !ok && x500 != "" && d.opts.AccountByLegacyDN != nil {
+			if acc, err := d.opts.AccountByLegacyDN(ctx, x500); err == nil && acc != nil && acc.Address != "" {
+				addr, ok = acc.Address, true
+			}
+		}
 		if !ok {
 			d.log.Warn("rule forward recipient without an SMTP address skipped", "account", rr.account.ID, "dn", x500)
 			continue

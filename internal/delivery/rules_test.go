@@ -284,3 +284,39 @@ func TestOutOfOfficeOncePerSenderNeverToBulk(t *testing.T) {
 		}
 	})
 }
+
+// A forward recipient picked from the address book (an EX entry id) is
+// resolved through AccountByLegacyDN; a local one gets the copy at once.
+func TestRuleForwardToAddressBookEntry(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	bob := e.AddUser(t, "bob@example.com", "pw")
+	carol := e.AddUser(t, "carol@example.com", "pw")
+	const dn = "/o=Pochta/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=carol"
+	d := delivery.New(delivery.Options{Store: e.Store, Directory: e.Dir, AccountByLegacyDN: func(ctx context.Context, got string) (*directory.Account, error) {
+		if !strings.EqualFold(got, dn) {
+			return nil, directory.ErrNotFound
+		}
+		return carol, nil
+	}})
+	fwd, err := rules.EncodeForward([][]mp.Value{{
+		mp.StringValue(mp.PidTagDisplayName, "Carol"), mp.StringValue(mp.PidTagAddressType, "EX"), mp.StringValue(mp.PidTagEmailAddress, dn),
+		mp.BinaryValue(mp.PidTagEntryId, mp.AddressBookEntryID{DisplayType: mp.DisplayTypeMailUser, X500DN: dn}.Bytes()),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	saveInboxRules(t, e, bob, subjectRule(t, 1, 1, "figures", mp.ActionBlock{Type: mp.ActionForward, Data: fwd}))
+	if _, err := d.Send(ctx, &delivery.Outgoing{Sender: "ann@example.org", Raw: []byte(sample), Recipients: []delivery.Recipient{{Address: "bob@example.com"}}}); err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := e.Store.FolderByRole(ctx, carol.ID, storage.RoleInbox)
+	meta := folderMessages(t, e, carol.ID, inbox.ID)
+	if len(meta) != 1 {
+		t.Fatalf("carol has %d messages; want bob's forward", len(meta))
+	}
+	m, _ := e.Store.MessageByID(ctx, carol.ID, meta[0].ID)
+	if m.Subject != "FW: Quarterly figures" || m.FromAddr != "bob@example.com" {
+		t.Fatalf("carol got %q from %q", m.Subject, m.FromAddr)
+	}
+}
