@@ -231,8 +231,27 @@ func (d *Deliverer) afterRules(ctx context.Context, in *Ingest, p *message.Parse
 		if rr == nil || i >= len(res.Targets) || res.Targets[i].Err != nil {
 			continue
 		}
+		// An OOF reply rule (OP_OOF_REPLY) answers with its own template
+		// in place of the mailbox's text, under the same once-per-sender
+		// log; without a due reply it stays silent.
+		var oofRule *rules.Reply
+		if rr.plan != nil {
+			for j := range rr.plan.Replies {
+				if rr.plan.Replies[j].OOF {
+					oofRule = &rr.plan.Replies[j]
+					break
+				}
+			}
+		}
 		if rr.oofDue {
-			if err := d.sendOOF(ctx, in, p, rr); err != nil {
+			err := error(nil)
+			if oofRule != nil {
+				err = d.ruleReply(ctx, in, p, rr, *oofRule)
+			}
+			if oofRule == nil || err != nil {
+				err = d.sendOOF(ctx, in, p, rr)
+			}
+			if err != nil {
 				d.log.Error("sending out-of-office reply", "account", rr.account.ID, "to", rr.oofSender, "err", err)
 			}
 		}
@@ -251,7 +270,7 @@ func (d *Deliverer) afterRules(ctx context.Context, in *Ingest, p *message.Parse
 			}
 		}
 		for _, r := range rr.plan.Replies {
-			if !autoReplyAllowed(in.Raw, p, in.Sender, rr.addresses) {
+			if r.OOF || !autoReplyAllowed(in.Raw, p, in.Sender, rr.addresses) {
 				continue
 			}
 			if err := d.ruleReply(ctx, in, p, rr, r); err != nil {

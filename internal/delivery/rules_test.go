@@ -320,3 +320,31 @@ func TestRuleForwardToAddressBookEntry(t *testing.T) {
 		t.Fatalf("carol got %q from %q", m.Subject, m.FromAddr)
 	}
 }
+
+// A reply rule answers with its template message, to people only.
+func TestRuleReplyWithTemplate(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	bob := e.AddUser(t, "bob@example.com", "pw")
+	inbox, _ := e.Store.FolderByRole(ctx, bob.ID, storage.RoleInbox)
+	tplRaw := "From: <bob@example.com>\r\nSubject: Thanks for the figures\r\n\r\nI will read them tomorrow.\r\n"
+	res, err := e.Deliverer.Ingest(ctx, &delivery.Ingest{Raw: []byte(tplRaw), Targets: []delivery.Target{{AccountID: bob.ID, FolderID: inbox.ID, Flags: storage.FlagAssociated}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := e.Store.MessageByID(ctx, bob.ID, res.Targets[0].MessageID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := rules.EncodeReply(rules.ReplyTemplate{FolderID: mp.MakeID(1, uint64(inbox.GlobCnt)), MessageID: mp.MakeID(1, uint64(tpl.GlobCnt))})
+	saveInboxRules(t, e, bob, subjectRule(t, 1, 1, "figures", mp.ActionBlock{Type: mp.ActionReply, Data: data}))
+	send(t, e, "ann@example.org", sample, "bob@example.com")
+	send(t, e, "news@example.org", "Precedence: list\r\n"+sample, "bob@example.com")
+	qs, raws := queued(t, e)
+	if len(qs) != 1 || qs[0].Sender != "" || qs[0].Recipients[0].Address != "ann@example.org" {
+		t.Fatalf("queued %+v; want one reply to ann with the null sender", qs)
+	}
+	if r := raws[0]; !strings.Contains(r, "Subject: Thanks for the figures") || !strings.Contains(r, "I will read them tomorrow.") || !strings.Contains(r, "Auto-Submitted: auto-replied") {
+		t.Fatalf("reply:\n%s", r)
+	}
+}
