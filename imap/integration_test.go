@@ -832,3 +832,34 @@ func TestIMAPIdleTimeout(t *testing.T) {
 		}
 	}
 }
+
+func TestChangesFlags(t *testing.T) {
+	seen, flagged := storage.FlagSeen, storage.FlagFlagged
+	cases := []struct {
+		op    storage.FlagOp
+		cur   storage.Flags
+		curKW string
+		bits  storage.Flags
+		kws   []string
+		want  bool
+	}{
+		{storage.FlagsAdd, seen, "", seen, nil, false},
+		{storage.FlagsAdd, seen, "", seen | flagged, nil, true},
+		{storage.FlagsAdd, seen, "Work", 0, []string{"work"}, false},
+		{storage.FlagsAdd, seen, "Work", 0, []string{"home"}, true},
+		{storage.FlagsRemove, seen, "", flagged, nil, false},
+		{storage.FlagsRemove, seen, "", seen, nil, true},
+		{storage.FlagsRemove, 0, "a b", 0, []string{"B"}, true},
+		{storage.FlagsRemove, 0, "a b", 0, []string{"c"}, false},
+		{storage.FlagsReplace, seen, "a", seen, []string{"A"}, false},
+		{storage.FlagsReplace, seen | storage.FlagAssociated, "", seen, nil, false},
+		{storage.FlagsReplace, seen, "a", seen, nil, true},
+		{storage.FlagsReplace, seen, "", seen, []string{"a"}, true},
+		{storage.FlagsReplace, seen, "", flagged, nil, true},
+	}
+	for i, c := range cases {
+		if got := changesFlags(c.op, c.cur, c.curKW, c.bits, c.kws); got != c.want {
+			t.Errorf("case %d %+v: %v, want %v", i, c, got, c.want)
+		}
+	}
+}

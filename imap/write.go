@@ -69,14 +69,39 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	case imap.StoreFlagsDel:
 		op = storage.FlagsRemove
 	}
-	ids := make([]int64, len(targets))
-	for i, t := range targets {
-		ids[i] = t.id
-	}
 	sel := s.sel
-	updates, err := s.setFlags(sel.folder.ID, ids, op, bits, kws, int64(options.UnchangedSince))
-	if err != nil {
-		return s.fail("storing flags", err)
+	// A STORE that changes nothing needs no write. When memory says so,
+	// a read confirms it (the reader pool: no writer queue, no fsync); that
+	// read is where such a STORE takes effect, so a change committed just
+	// before it is seen and one committed after it is ordered after it.
+	var write, maybeSame []int64
+	for _, t := range targets {
+		if changesFlags(op, t.flags, t.keywords, bits, kws) {
+			write = append(write, t.id)
+		} else {
+			maybeSame = append(maybeSame, t.id)
+		}
+	}
+	var updates []storage.FlagUpdate
+	if len(maybeSame) > 0 {
+		rows, err := s.srv.store.MessagesForFetch(s.ctx, s.accountID, sel.folder.ID, maybeSame, false)
+		if err != nil {
+			return s.fail("reading flags", err)
+		}
+		for _, m := range rows {
+			if changesFlags(op, m.Flags, m.Keywords, bits, kws) {
+				write = append(write, m.ID)
+				continue
+			}
+			updates = append(updates, storage.FlagUpdate{ID: m.ID, UID: m.UID, Flags: m.Flags, Keywords: strings.Fields(m.Keywords), ChangeNum: m.ChangeNum})
+		}
+	}
+	if len(write) > 0 {
+		written, err := s.setFlags(sel.folder.ID, write, op, bits, kws, int64(options.UnchangedSince))
+		if err != nil {
+			return s.fail("storing flags", err)
+		}
+		updates = append(updates, written...)
 	}
 	sel.mb.applyFlags(updates, sel.v)
 	if flags.Silent {
@@ -99,6 +124,60 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		}
 	}
 	return nil
+}
+
+// changesFlags reports whether applying op with bits and kws to a
+// message's flags would change them (keywords compare case-insensitively,
+// as the store keeps them).
+func changesFlags(op storage.FlagOp, cur storage.Flags, curKW string, bits storage.Flags, kws []string) bool {
+	have := func(k string) bool {
+		for _, c := range strings.Fields(curKW) {
+			if strings.EqualFold(c, k) {
+				return true
+			}
+		}
+		return false
+	}
+	switch op {
+	case storage.FlagsAdd:
+		if cur&bits != bits {
+			return true
+		}
+		for _, k := range kws {
+			if !have(k) {
+				return true
+			}
+		}
+		return false
+	case storage.FlagsRemove:
+		if cur&bits != 0 {
+			return true
+		}
+		for _, k := range kws {
+			if have(k) {
+				return true
+			}
+		}
+		return false
+	}
+	if cur&^storage.FlagAssociated != bits {
+		return true
+	}
+	for _, c := range strings.Fields(curKW) {
+		found := false
+		for _, k := range kws {
+			found = found || strings.EqualFold(c, k)
+		}
+		if !found {
+			return true
+		}
+	}
+	for _, k := range kws {
+		if !have(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // Expunge implements EXPUNGE, UID EXPUNGE (RFC 4315) and the expunge of
@@ -132,9 +211,47 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 			ranges = append(ranges, storage.UIDRange{Start: lo, Stop: hi})
 		}
 	}
+	inRange := func(uid uint32) bool {
+		if uids == nil {
+			return true
+		}
+		for _, r := range ranges {
+			if uid >= r.Start && uid <= r.Stop {
+				return true
+			}
+		}
+		return false
+	}
+	seemsDeleted := false
+	for _, m := range sel.mb.msgs {
+		if m.uid > maxUID {
+			break
+		}
+		if m.flags&storage.FlagDeleted != 0 && inRange(m.uid) {
+			seemsDeleted = true
+			break
+		}
+	}
 	sel.mb.mu.Unlock()
 	if uids != nil && len(ranges) == 0 {
 		return nil
+	}
+	if !seemsDeleted {
+		// Most EXPUNGEs and CLOSEs find nothing to do; when memory agrees,
+		// a read confirms it instead of a write (as for STORE above).
+		cond := storage.SearchCond{Kind: storage.SearchFlagsSet, Flags: storage.FlagDeleted}
+		if uids != nil {
+			cond = storage.SearchCond{Kind: storage.SearchAnd, Sub: []storage.SearchCond{cond, {Kind: storage.SearchUID, UIDs: ranges}}}
+		}
+		if exact, _ := storage.SearchExact(&cond); exact {
+			found, err := s.srv.store.SearchUIDs(s.ctx, s.accountID, sel.folder.ID, maxUID, &cond)
+			if err != nil {
+				return s.fail("expunging", err)
+			}
+			if len(found) == 0 {
+				return nil
+			}
+		}
 	}
 	removed, err := s.srv.store.ExpungeDeleted(s.ctx, s.accountID, sel.folder.ID, maxUID, ranges)
 	if err != nil {
