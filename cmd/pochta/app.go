@@ -17,6 +17,7 @@ import (
 	"github.com/pochta/pochta/internal/delivery"
 	"github.com/pochta/pochta/internal/obs"
 	"github.com/pochta/pochta/internal/throttle"
+	"github.com/pochta/pochta/mapi"
 	"github.com/pochta/pochta/storage"
 )
 
@@ -108,6 +109,8 @@ func (c *cli) openApp(ctx context.Context, quiet bool) (*app, error) {
 	a.Deliverer = delivery.New(delivery.Options{
 		Store: st, Directory: a.Dir, Logger: logger, QueueLifetime: cfg.SMTP.Queue.Lifetime,
 		Hostname: cfg.Server.Hostname, BounceContent: cfg.SMTP.BounceContent,
+		// Rules written in Outlook name recipients by their Exchange DN.
+		AccountByLegacyDN: mapi.AccountByLegacyDN(a.Dir),
 	})
 	return a, nil
 }
