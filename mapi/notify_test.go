@@ -25,6 +25,8 @@ type notifyClient struct {
 	sub      uint32
 	cols     []mp.Tag
 	got      []*rop.NotifyResponse
+	// since is when the change being waited for was made (for the log).
+	since time.Time
 }
 
 func openNotifyClient(t *testing.T, c *mapiclient.Client, types uint16) *notifyClient {
@@ -63,7 +65,6 @@ func (nc *notifyClient) collect(what string, have func([]*rop.NotifyResponse) bo
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for !have(nc.got) {
-		start := time.Now()
 		pending, err := nc.c.NotificationWait(ctx)
 		if err != nil {
 			nc.t.Fatalf("waiting for %s: NotificationWait: %v (have %s)", what, err, describe(nc.got))
@@ -71,7 +72,7 @@ func (nc *notifyClient) collect(what string, have func([]*rop.NotifyResponse) bo
 		if !pending {
 			continue
 		}
-		nc.t.Logf("NotificationWait woke after %v for %s", time.Since(start), what)
+		nc.t.Logf("%s: NotificationWait answered %v after the change was made", what, time.Since(nc.since))
 		// Any Execute carries the queued events; QueryPosition is cheap.
 		b := nc.c.NewBatch()
 		b.Add(&rop.QueryPositionRequest{RequestHeader: rop.RequestHeader{InputHandleIndex: b.In(nc.table)}})
@@ -128,6 +129,7 @@ func TestNotificationsFromOtherDoors(t *testing.T) {
 		rop.NotifyNewMail|rop.NotifyObjectCreated|rop.NotifyObjectDeleted|rop.NotifyObjectModified)
 
 	// New mail over SMTP.
+	nc.since = time.Now()
 	w.sendSMTP("zed@outside.example", alice.Address, inboundMessage("ping from afar", 40, ""))
 	nc.collect("new mail and row added", func(ns []*rop.NotifyResponse) bool {
 		return nc.find(nc.sub, objectEvent(rop.NotifyNewMail, 0)) != nil && nc.find(nc.table, tableEvent(rop.TableRowAdded, 0)) != nil
@@ -163,6 +165,7 @@ func TestNotificationsFromOtherDoors(t *testing.T) {
 	if _, err := ic.Select("INBOX", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
+	nc.since = time.Now()
 	if err := ic.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}, Silent: true}, nil).Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +195,7 @@ func TestNotificationsFromOtherDoors(t *testing.T) {
 	if err != nil || len(ms) != 1 {
 		t.Fatalf("Inbox: %d messages, %v", len(ms), err)
 	}
+	nc.since = time.Now()
 	if _, err := w.env.Store.Expunge(ctx, alice.ID, inbox.ID, []int64{ms[0].ID}); err != nil {
 		t.Fatal(err)
 	}
@@ -210,6 +214,7 @@ func TestNotificationsAcrossSessions(t *testing.T) {
 	nc := openNotifyClient(t, w.connected(bob), rop.NotifyNewMail)
 	other := w.connected(bob)
 
+	nc.since = time.Now()
 	w.sendSMTP("zed@outside.example", bob.Address, inboundMessage("first", 20, ""))
 	nc.collect("new mail", func(ns []*rop.NotifyResponse) bool {
 		return nc.find(nc.sub, objectEvent(rop.NotifyNewMail, 0)) != nil
@@ -225,6 +230,7 @@ func TestNotificationsAcrossSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	nc.since = time.Now()
 	if err := other.SetReadFlags(ctx, inbox, 0, mid); err != nil {
 		t.Fatal(err)
 	}

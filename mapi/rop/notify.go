@@ -53,7 +53,8 @@ func (in *interest) wants(c storage.Change) bool {
 	if !in.any {
 		return false
 	}
-	if in.wholeStore {
+	if in.wholeStore || in.hierarchy {
+		// A hierarchy table shows every folder's counts.
 		return true
 	}
 	switch c.Kind {

@@ -30,6 +30,10 @@ type notifyBatch struct {
 	// folderModified: (subscription handle, folder) pairs told already.
 	folderModified map[[2]uint64]bool
 	msgCache       map[int64]*storage.Message
+	// hierRow: (hierarchy table handle, FID) rows told already;
+	// hierBuilt: hierarchy views rebuilt in this batch.
+	hierRow   map[[2]uint64]bool
+	hierBuilt map[uint32]bool
 }
 
 // appendNotifications refreshes what the session watches and appends the
@@ -42,7 +46,8 @@ func (s *Session) appendNotifications(ctx context.Context, rops []byte, room int
 	if len(changes) == 0 && !overflow {
 		return rops
 	}
-	b := &notifyBatch{reloaded: map[uint32]bool{}, folderModified: map[[2]uint64]bool{}, msgCache: map[int64]*storage.Message{}}
+	b := &notifyBatch{reloaded: map[uint32]bool{}, folderModified: map[[2]uint64]bool{}, msgCache: map[int64]*storage.Message{},
+		hierRow: map[[2]uint64]bool{}, hierBuilt: map[uint32]bool{}}
 	for _, e := range s.objects {
 		switch o := e.obj.(type) {
 		case *subscriptionObj:
@@ -183,6 +188,12 @@ func (s *Session) messageNotifications(ctx context.Context, b *notifyBatch, c st
 			continue
 		}
 		tb := t.table
+		if tb.kind == tableHierarchy {
+			if r := s.hierarchyRowEvent(ctx, b, t.e, tb, fid); r != nil {
+				out = append(out, r)
+			}
+			continue
+		}
 		if tb.kind != tableContents || tb.folderID != c.FolderID || b.reloaded[t.e.handle] {
 			continue
 		}
@@ -416,4 +427,40 @@ func (s *Session) folderNotifications(ctx context.Context, b *notifyBatch, c sto
 		}
 	}
 	return out
+}
+
+// hierarchyRowEvent tells a hierarchy table that a folder's row changed
+// (its counts), once per batch: TableRowModified with the row and the row
+// it follows (MS-OXCNOTIF 3.2.5.3). Nothing when the folder is not in the
+// view or the view is categorised.
+func (s *Session) hierarchyRowEvent(ctx context.Context, b *notifyBatch, e *handleEntry, t *tableObj, fid mp.ID) *NotifyResponse {
+	key := [2]uint64{uint64(e.handle), uint64(fid)}
+	if b.reloaded[e.handle] || b.hierRow[key] || len(t.columns) == 0 || t.sort.CategorizedCount > 0 {
+		return nil
+	}
+	b.hierRow[key] = true
+	if !b.hierBuilt[e.handle] {
+		t.invalidate()
+		b.hierBuilt[e.handle] = true
+	}
+	if err := s.build(ctx, t); err != nil {
+		return nil
+	}
+	for i, it := range t.view {
+		if it.row == nil || it.row.key != uint64(fid) {
+			continue
+		}
+		row := mp.NewPropertyRow(t.columns, s.itemValues(ctx, t, it, t.columns))
+		data, err := EncodeTableRow(t.columns, row)
+		if err != nil {
+			return nil
+		}
+		d := NotificationData{NotificationFlags: NotifyTableModified, TableEventType: TableRowModified,
+			TableRowFolderID: fid, TableRowData: data}
+		if i > 0 && t.view[i-1].row != nil {
+			d.InsertAfterTableRowFolderID = mp.ID(t.view[i-1].row.key)
+		}
+		return &NotifyResponse{NotificationHandle: e.handle, LogonID: e.logonID, Data: d}
+	}
+	return nil
 }

@@ -234,3 +234,47 @@ func BenchmarkNotifyDeliveryToWake(b *testing.B) {
 		}
 	}
 }
+
+// A hierarchy table hears of a delivery as TableRowModified of the
+// folder's row, carrying the new counts; a new folder reloads it.
+func TestNotifyHierarchyCounts(t *testing.T) {
+	c := notifySetup(t)
+	c.openFolder(0, 4, storage.RoleIPMSubtree)
+	c.one(&GetHierarchyTableRequest{RequestHeader: hdr(4), OutputHandleIndex: 5, TableFlags: TableFlagUseUnicode})
+	cols := []mp.Tag{mp.PidTagFolderId, mp.PidTagDisplayName, mp.PidTagContentUnreadCount}
+	c.one(&SetColumnsRequest{RequestHeader: hdr(5), PropertyTags: cols})
+	c.drain(0x8000)
+	c.env.Deliver(t, mimeMessage("count me", 10, ""), c.acc.ID)
+	var mod *NotifyResponse
+	for _, r := range c.drain(0x8000) {
+		if n, ok := r.(*NotifyResponse); ok && n.NotificationHandle == c.handles[5] {
+			if mod != nil {
+				t.Errorf("second hierarchy notification %+v", n.Data)
+			}
+			mod = n
+		}
+	}
+	if mod == nil || mod.Data.TableEventType != TableRowModified || mod.Data.TableRowFolderID != roleFID(storage.RoleInbox) {
+		t.Fatalf("hierarchy notification %+v, want the Inbox row modified", mod)
+	}
+	row, err := mod.Data.TableRow(cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if str(t, row, mp.PidTagDisplayName) != "Inbox" || i32(t, row, mp.PidTagContentUnreadCount) != 1 {
+		t.Errorf("Inbox row %v", row.Values)
+	}
+	ipm := folderByRole(t, c.env, c.acc.ID, storage.RoleIPMSubtree)
+	if _, err := c.env.Store.CreateFolder(t.Context(), c.acc.ID, ipm.ID, "Projects", ""); err != nil {
+		t.Fatal(err)
+	}
+	reloaded := false
+	for _, r := range c.drain(0x8000) {
+		if n, ok := r.(*NotifyResponse); ok && n.NotificationHandle == c.handles[5] && n.Data.TableEventType == TableChanged {
+			reloaded = true
+		}
+	}
+	if !reloaded {
+		t.Error("no TableChanged on the hierarchy table after a folder was created")
+	}
+}

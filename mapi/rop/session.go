@@ -181,8 +181,9 @@ func (s *Session) Execute(ctx context.Context, in []byte, maxRopOut int) (out []
 			rops = append(rops, w.Bytes()...)
 		}
 	}
-	if complete {
-		// MS-OXCNOTIF 3.2.5.2: queued events ride after the responses.
+	if complete && unknown == nil {
+		// MS-OXCNOTIF 3.2.5.2: queued events ride after the responses
+		// (after an unknown ROP's answer nothing can be parsed: they wait).
 		rops = s.appendNotifications(ctx, rops, limit-2-tableSize-len(rops))
 	}
 	payload, berr := ROPBuffer{Rops: rops, Handles: handles}.Bytes()
