@@ -94,6 +94,7 @@ func (r *SoakResult) String() string {
 
 const (
 	soakDomain   = "soak.example"
+	soakHost     = "mx." + soakDomain
 	soakPassword = "soak-password-1"
 )
 
@@ -220,7 +221,7 @@ func (s *soakServer) env() []string {
 	}
 	return append(env,
 		"POCHTA_SERVER_DATA_DIR="+filepath.Join(s.dir, "data"),
-		"POCHTA_SERVER_HOSTNAME=mx."+soakDomain,
+		"POCHTA_SERVER_HOSTNAME="+soakHost,
 		"POCHTA_SERVER_SHUTDOWN_GRACE=1s",
 		"POCHTA_LOG_LEVEL=warn",
 		"POCHTA_SMTP_LISTEN="+s.addr,
@@ -276,7 +277,7 @@ func (s *soakServer) waitReady(ctx context.Context, limit time.Duration) error {
 			return fmt.Errorf("soak: pochta serve exited before it was ready (%v); see %s", err, s.logPath)
 		default:
 		}
-		if greets(s.addr) {
+		if greets(s.addr, soakHost) {
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -301,7 +302,10 @@ func (s *soakServer) kill() error {
 	return nil
 }
 
-func greets(addr string) bool {
+// greets reports whether an SMTP server named host answers on addr: the
+// name tells our server from another process that took the port while
+// ours was down.
+func greets(addr, host string) bool {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return false
@@ -309,7 +313,7 @@ func greets(addr string) bool {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "220") {
+	if err != nil || !strings.HasPrefix(line, "220 "+host+" ") {
 		return false
 	}
 	_, _ = io.WriteString(c, "QUIT\r\n")
@@ -393,8 +397,8 @@ func (s *sender) session(c net.Conn) {
 	tp := textproto.NewConn(c)
 	step := func() { _ = c.SetDeadline(time.Now().Add(30 * time.Second)) }
 	step()
-	if _, _, err := tp.ReadResponse(220); err != nil {
-		return
+	if _, msg, err := tp.ReadResponse(220); err != nil || !strings.HasPrefix(msg, soakHost+" ") {
+		return // not up yet, or not our server
 	}
 	if err := cmd(tp, 250, "EHLO sender%d.remote.example", s.id); err != nil {
 		return
