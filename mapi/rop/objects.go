@@ -30,8 +30,8 @@ type logonObj struct {
 	closed    bool
 }
 
-// subscriptionObj is a notification subscription (MS-OXCNOTIF): accepted,
-// silent until notifications come with part 2 of the MAPI work.
+// subscriptionObj is a notification subscription (MS-OXCNOTIF); the
+// session follows the store's change feed while one is open (notify.go).
 type subscriptionObj struct {
 	types     uint8
 	wholeStre bool

@@ -472,7 +472,8 @@ func (s *Session) handle(ctx context.Context, req Request, in *handleEntry, st *
 		return s.ropGetPermissionsTable(ctx, x, in, st)
 	case *ModifyPermissionsRequest:
 		return s.ropModifyPermissions(ctx, x, in)
-	// MS-OXCNOTIF: subscriptions are accepted; events come with part 2.
+	// MS-OXCNOTIF: the subscription object; its events are made in
+	// notify_emit.go and ride on later Execute responses.
 	case *RegisterNotificationRequest:
 		return s.ropRegisterNotification(ctx, x, in, st)
 	}
