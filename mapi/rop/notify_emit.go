@@ -85,6 +85,11 @@ func (s *Session) appendNotifications(ctx context.Context, rops []byte, room int
 	}
 	for i, c := range changes {
 		enc := s.encodeNotifies(s.notificationsOf(ctx, b, c))
+		if !fits(enc) && used == 0 {
+			// One change too large for the whole buffer (a long row)
+			// would wait forever: the tables reload instead.
+			enc = s.encodeNotifies(b.reloadAll())
+		}
 		if !fits(enc) {
 			s.notif.requeue(changes[i:], false)
 			return s.appendPending(rops, room-used)

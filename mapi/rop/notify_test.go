@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	mp "github.com/pochta/pochta/internal/mapiprop"
@@ -276,5 +277,29 @@ func TestNotifyHierarchyCounts(t *testing.T) {
 	}
 	if !reloaded {
 		t.Error("no TableChanged on the hierarchy table after a folder was created")
+	}
+}
+
+// A row too long for the client's buffer does not block the queue: the
+// table is told to reload instead.
+func TestNotifyRowTooLongReloads(t *testing.T) {
+	c := notifySetup(t)
+	// Only the table listens, so the long row is all there is to send.
+	c.exec(&ReleaseRequest{RequestHeader: hdr(3)})
+	long := strings.Repeat("very long subject ", 40)
+	c.env.Deliver(t, mimeMessage(long, 10, ""), c.acc.ID)
+	var got []string
+	for round := 0; round < 5 && c.waitNoBlock(); round++ {
+		for _, r := range c.drain(300) {
+			if n, ok := r.(*NotifyResponse); ok {
+				got = append(got, fmt.Sprintf("%d", n.Data.TableEventType))
+			}
+		}
+	}
+	if c.waitNoBlock() {
+		t.Fatal("the long row is still queued")
+	}
+	if len(got) != 1 || got[0] != fmt.Sprint(TableChanged) {
+		t.Errorf("table events %v, want one TableChanged", got)
 	}
 }
