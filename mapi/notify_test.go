@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	mp "github.com/pochta/pochta/internal/mapiprop"
+	"github.com/pochta/pochta/internal/testutil/testenv"
 	"github.com/pochta/pochta/mapi/mapiclient"
 	"github.com/pochta/pochta/mapi/rop"
 	"github.com/pochta/pochta/storage"
@@ -121,8 +122,14 @@ func tableEvent(ev uint16, mid mp.ID) func(*rop.NotifyResponse) bool {
 // reach a MAPI client with an open Inbox table and a subscription as a
 // NotificationWait wake-up and RopNotify responses on the next Execute,
 // decoded by the client's codec.
-func TestNotificationsFromOtherDoors(t *testing.T) {
-	w := newWorld(t)
+func TestNotificationsFromOtherDoors(t *testing.T) { notificationsFromOtherDoors(t, newWorld(t)) }
+
+// The same on PostgreSQL, where commits and the feed run differently.
+func TestNotificationsFromOtherDoorsPostgres(t *testing.T) {
+	notificationsFromOtherDoors(t, newWorld(t, testenv.Options{Postgres: true}))
+}
+
+func notificationsFromOtherDoors(t *testing.T, w *world) {
 	alice := w.user("alice")
 	ctx := context.Background()
 	nc := openNotifyClient(t, w.connected(alice),
