@@ -20,8 +20,21 @@
 // session keeps a sorted window of the rows around its current position;
 // rows come from SearchGAL pages read from the nearest checkpoint.
 //
+// Entries are named by ESSDNs: an account's LegacyDN (Options.LegacyDN,
+// the transport's one format) for people with an account here, and, for
+// groups and directory people who never logged in, a DN under the same
+// recipients container whose last component is "smtp-" and the address
+// in hex, so DNToMId finds any entry again in a later run.
+//
+// Ambiguous name resolution (MS-OXNSPI 3.1.4.7 leaves the algorithm to the
+// server): "=SMTP:address" and text with an "@" are looked up as an
+// address, primary or alias; other text matches entries whose display
+// name, any word of it, or address starts with it. One match resolves;
+// several are ambiguous unless exactly one has the very name, account or
+// address typed. PidTagAnr restrictions of GetMatches use the same rule.
+//
 // The HTTP side (cookies, session contexts, framing, authentication) is
-// the transport's (package mapi): it calls Handle with the request type,
-// the authenticated account, the session of the request's session context
-// (nil for Bind) and the body.
+// the transport's (package mapi, mapi.AddressBook): it calls Handle with
+// the request type, the authenticated account, the session of the
+// request's session context (nil for Bind) and the body.
 package nspi
