@@ -30,10 +30,11 @@ type notifyBatch struct {
 	// folderModified: (subscription handle, folder) pairs told already.
 	folderModified map[[2]uint64]bool
 	msgCache       map[int64]*storage.Message
-	// hierRow: (hierarchy table handle, FID) rows told already;
-	// hierBuilt: hierarchy views rebuilt in this batch.
-	hierRow   map[[2]uint64]bool
-	hierBuilt map[uint32]bool
+	// hierRow: (hierarchy table handle, FID) rows told already.
+	hierRow map[[2]uint64]bool
+	// built: views rebuilt in this batch; one rebuild reads every change
+	// committed so far, so a batch of many changes costs one.
+	built map[uint32]bool
 }
 
 // appendNotifications refreshes what the session watches and appends the
@@ -47,7 +48,7 @@ func (s *Session) appendNotifications(ctx context.Context, rops []byte, room int
 		return rops
 	}
 	b := &notifyBatch{reloaded: map[uint32]bool{}, folderModified: map[[2]uint64]bool{}, msgCache: map[int64]*storage.Message{},
-		hierRow: map[[2]uint64]bool{}, hierBuilt: map[uint32]bool{}}
+		hierRow: map[[2]uint64]bool{}, built: map[uint32]bool{}}
 	for _, e := range s.objects {
 		switch o := e.obj.(type) {
 		case *subscriptionObj:
@@ -302,7 +303,10 @@ func (s *Session) tableRowEvent(ctx context.Context, b *notifyBatch, e *handleEn
 	if t.sort.CategorizedCount > 0 || mvi || len(t.columns) == 0 {
 		return tableChanged(e)
 	}
-	t.invalidate() // the view is a live one: what it shows has changed
+	if !b.built[e.handle] {
+		t.invalidate() // the view is a live one: what it shows has changed
+		b.built[e.handle] = true
+	}
 	d := NotificationData{NotificationFlags: NotifyTableModified | NotifyFlagMessage, TableRowFolderID: fid, TableRowMessageID: mid}
 	if c.Kind == storage.MessageExpunged {
 		d.TableEventType = TableRowDeleted
@@ -444,9 +448,9 @@ func (s *Session) hierarchyRowEvent(ctx context.Context, b *notifyBatch, e *hand
 		return nil
 	}
 	b.hierRow[key] = true
-	if !b.hierBuilt[e.handle] {
+	if !b.built[e.handle] {
 		t.invalidate()
-		b.hierBuilt[e.handle] = true
+		b.built[e.handle] = true
 	}
 	if err := s.build(ctx, t); err != nil {
 		return nil

@@ -303,3 +303,40 @@ func TestNotifyRowTooLongReloads(t *testing.T) {
 		t.Errorf("table events %v, want one TableChanged", got)
 	}
 }
+
+// In a built (non-paged) view a new row names the row it follows.
+func TestNotifyInsertAfterInSortedView(t *testing.T) {
+	c := notifySetup(t)
+	c.exec(&ReleaseRequest{RequestHeader: hdr(3)})
+	// Two sort keys: the view is built in memory, not paged from SQL.
+	c.one(&SortTableRequest{RequestHeader: hdr(2), SortOrderSet: mp.SortOrderSet{SortOrders: []mp.SortOrder{
+		{PropTag: mp.PidTagSubject, Order: mp.SortAscending}, {PropTag: mp.PidTagMessageDeliveryTime, Order: mp.SortAscending}}}})
+	c.env.Deliver(t, mimeMessage("bravo", 10, ""), c.acc.ID)
+	c.drain(0x8000)
+	c.env.Deliver(t, mimeMessage("charlie", 10, ""), c.acc.ID)
+	c.env.Deliver(t, mimeMessage("alpha", 10, ""), c.acc.ID)
+	after := map[string]mp.ID{}
+	mids := map[string]mp.ID{}
+	for round := 0; round < 5 && c.waitNoBlock(); round++ {
+		for _, r := range c.drain(0x8000) {
+			n, ok := r.(*NotifyResponse)
+			if !ok || n.Data.TableEventType != TableRowAdded {
+				continue
+			}
+			row, err := n.Data.TableRow(notifyCols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			after[str(t, row, mp.PidTagSubject)] = n.Data.InsertAfterTableRowID
+		}
+	}
+	for _, m := range messagesIn(t, c.env, c.acc.ID, storage.RoleInbox) {
+		mids[m.Subject] = makeID(m.GlobCnt)
+	}
+	if a, ok := after["alpha"]; !ok || a != 0 {
+		t.Errorf("alpha inserted after %v (%v), want first", a, ok)
+	}
+	if a, ok := after["charlie"]; !ok || a != mids["bravo"] {
+		t.Errorf("charlie inserted after %v (%v), want bravo %v", a, ok, mids["bravo"])
+	}
+}
