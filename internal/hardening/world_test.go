@@ -101,7 +101,6 @@ type world struct {
 	// bobAlias is another address of bob's.
 	bobAlias          string
 	adminToken, token string // admin and read API tokens
-	readTokenKeyID    string
 }
 
 func newWorld(t *testing.T, o worldOptions) *world {
@@ -149,11 +148,9 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	if w.adminToken, _, err = env.Dir.CreateAPIToken(ctx, "hardening-admin", directory.ScopeAdmin); err != nil {
 		t.Fatal(err)
 	}
-	var rt *directory.APIToken
-	if w.token, rt, err = env.Dir.CreateAPIToken(ctx, "hardening-read", directory.ScopeRead); err != nil {
+	if w.token, _, err = env.Dir.CreateAPIToken(ctx, "hardening-read", directory.ScopeRead); err != nil {
 		t.Fatal(err)
 	}
-	w.readTokenKeyID = rt.KeyID
 
 	listen := func() net.Listener {
 		ln := testenv.Listen(t)
