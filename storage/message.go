@@ -259,7 +259,7 @@ func (tx *Tx) SetFlags(accountID, folderID int64, ids []int64, op FlagOp, flags 
 	var cn int64
 	for chunk := range slices.Chunk(ids, 500) {
 		var ms []MessageMeta
-		if err := tx.db.Model(&Message{}).Select("id, uid, flags, keywords, change_num").
+		if err := tx.db.Model(&Message{}).Select("id, uid, flags, keywords, change_num, glob_cnt").
 			Where("account_id = ? AND folder_id = ? AND id IN ?", accountID, folderID, chunk).Find(&ms).Error; err != nil {
 			return nil, err
 		}

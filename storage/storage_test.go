@@ -154,7 +154,12 @@ func TestMessagesUIDsAndChangeNumbers(t *testing.T) {
 		}
 		meta, _ := s.FolderMeta(ctx, 1, inbox.ID)
 		ids := []int64{meta[0].ID, meta[1].ID}
+		sub := s.Subscribe(1)
+		defer sub.Close()
 		ups, err := s.SetFlags(ctx, 1, inbox.ID, ids, storage.FlagsAdd, storage.FlagSeen|storage.FlagDeleted, []string{"$Label1"}, 0)
+		if ch, _ := sub.Take(); len(ch) != 2 || ch[0].GlobCnt != meta[0].GlobCnt || ch[0].Kind != storage.MessageFlagsChanged {
+			t.Fatalf("flag changes published %+v", ch)
+		}
 		if err != nil || len(ups) != 2 || ups[0].ChangeNum <= last.ChangeNum || ups[0].Keywords[0] != "$Label1" {
 			t.Fatalf("setflags %v %+v", err, ups)
 		}
