@@ -245,7 +245,7 @@ type FlagUpdate struct {
 // RFC 7162's UNCHANGEDSINCE test.
 func (s *Store) SetFlags(ctx context.Context, accountID, folderID int64, ids []int64, op FlagOp, flags Flags, keywords []string, unchangedSince int64) ([]FlagUpdate, error) {
 	var out []FlagUpdate
-	err := s.Write(ctx, func(tx *Tx) error {
+	err := s.WriteAccountLocked(ctx, accountID, func(tx *Tx) error {
 		var err error
 		out, err = tx.SetFlags(accountID, folderID, ids, op, flags, keywords, unchangedSince)
 		return err
@@ -321,7 +321,7 @@ type Expunged struct {
 // every message flagged \Deleted. It returns what it removed in UID order.
 func (s *Store) Expunge(ctx context.Context, accountID, folderID int64, ids []int64) ([]Expunged, error) {
 	var out []Expunged
-	err := s.Write(ctx, func(tx *Tx) error {
+	err := s.WriteAccountLocked(ctx, accountID, func(tx *Tx) error {
 		var err error
 		out, err = tx.Expunge(accountID, folderID, ids)
 		return err
@@ -407,7 +407,7 @@ type Copied struct {
 // copies share the originals' blobs and properties.
 func (s *Store) CopyMessages(ctx context.Context, accountID, srcFolderID int64, ids []int64, dstFolderID int64) ([]Copied, error) {
 	var out []Copied
-	err := s.Write(ctx, func(tx *Tx) error {
+	err := s.WriteAccountLocked(ctx, accountID, func(tx *Tx) error {
 		var err error
 		out, err = tx.CopyMessages(accountID, srcFolderID, ids, dstFolderID)
 		return err
@@ -456,7 +456,7 @@ func (tx *Tx) CopyMessages(accountID, srcFolderID int64, ids []int64, dstFolderI
 // is kept, never duplicated.
 func (s *Store) MoveMessages(ctx context.Context, accountID, srcFolderID int64, ids []int64, dstFolderID int64) ([]Copied, error) {
 	var out []Copied
-	err := s.Write(ctx, func(tx *Tx) error {
+	err := s.WriteAccountLocked(ctx, accountID, func(tx *Tx) error {
 		var err error
 		out, err = tx.MoveMessages(accountID, srcFolderID, ids, dstFolderID)
 		return err
