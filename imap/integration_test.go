@@ -813,20 +813,22 @@ func TestIMAPListStatusLiteralPlusAppendLimit(t *testing.T) {
 // TestIMAPIdleTimeout: an authenticated connection that sends nothing for
 // Options.IdleTimeout is closed (go-imap's own wait is 35 minutes).
 func TestIMAPIdleTimeout(t *testing.T) {
-	ts := newTestServer(t, func(o *Options) { o.IdleTimeout = 300 * time.Millisecond })
+	// Long enough that a loaded CI machine does not stall an active client
+	// past it, short enough to keep the test quick.
+	ts := newTestServer(t, func(o *Options) { o.IdleTimeout = 2 * time.Second })
 	c := ts.client(t)
 	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case <-c.Closed():
-	case <-time.After(10 * time.Second):
+	case <-time.After(20 * time.Second):
 		t.Fatal("an idle connection was not closed after IdleTimeout")
 	}
 	// A client that keeps talking stays.
 	c2 := ts.client(t)
 	for range 5 {
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(500 * time.Millisecond)
 		if err := c2.Noop().Wait(); err != nil {
 			t.Fatalf("NOOP on an active connection: %v", err)
 		}
