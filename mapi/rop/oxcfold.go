@@ -478,11 +478,7 @@ func (s *Session) ropMoveCopyMessages(ctx context.Context, x *MoveCopyMessagesRe
 	if err != nil {
 		return nil, err
 	}
-	dstEntry, ec := s.lookup(st.handles, x.DestHandleIndex, x.LogonID)
-	var dst *folderObj
-	if ec == mp.Success {
-		dst, _ = dstEntry.obj.(*folderObj)
-	}
+	dst := s.destFolder(st, x.DestHandleIndex, x.LogonID)
 	if dst == nil {
 		resp := newResp[*MoveCopyMessagesResponse](x)
 		resp.ReturnValue = mp.ErrDstNullObject
@@ -515,11 +511,7 @@ func (s *Session) ropMoveFolder(ctx context.Context, x *MoveFolderRequest, in *h
 	if err != nil {
 		return nil, err
 	}
-	dstEntry, ec := s.lookup(st.handles, x.DestHandleIndex, x.LogonID)
-	var dst *folderObj
-	if ec == mp.Success {
-		dst, _ = dstEntry.obj.(*folderObj)
-	}
+	dst := s.destFolder(st, x.DestHandleIndex, x.LogonID)
 	if dst == nil {
 		resp := newResp[*MoveFolderResponse](x)
 		resp.ReturnValue = mp.ErrDstNullObject
@@ -559,11 +551,7 @@ func (s *Session) ropCopyFolder(ctx context.Context, x *CopyFolderRequest, in *h
 	if err != nil {
 		return nil, err
 	}
-	dstEntry, ec := s.lookup(st.handles, x.DestHandleIndex, x.LogonID)
-	var dst *folderObj
-	if ec == mp.Success {
-		dst, _ = dstEntry.obj.(*folderObj)
-	}
+	dst := s.destFolder(st, x.DestHandleIndex, x.LogonID)
 	if dst == nil {
 		resp := newResp[*CopyFolderResponse](x)
 		resp.ReturnValue = mp.ErrDstNullObject
@@ -801,4 +789,15 @@ func (s *Session) attachmentRows(t *tableObj) []*tableRow {
 		rows = append(rows, &tableRow{key: uint64(n), rowID: int64(n), props: p})
 	}
 	return rows
+}
+
+// destFolder returns the folder a move or copy targets, or nil when the
+// destination handle names none (the caller answers ecDstNullObject).
+func (s *Session) destFolder(st *execState, idx, logonID uint8) *folderObj {
+	e, ec := s.lookup(st.handles, idx, logonID)
+	if ec != mp.Success {
+		return nil
+	}
+	f, _ := e.obj.(*folderObj)
+	return f
 }
