@@ -26,6 +26,7 @@ func startMAPI(ctx context.Context, a *app, rg *runGroup) error {
 	ropSrv := rop.NewServer(rop.Options{
 		Store: a.Store, Directory: a.Dir, Deliverer: a.Deliverer, Logger: a.Logger,
 		Hostname: cfg.Server.Hostname, LegacyDN: mapi.LegacyDN, AccountByLegacyDN: mapi.AccountByLegacyDN(a.Dir),
+		Metrics: a.Metrics,
 	})
 	opts := mapi.Options{
 		Directory: a.Dir, Store: a.Store, Logger: a.Logger, Metrics: a.Metrics,

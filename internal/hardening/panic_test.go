@@ -161,15 +161,7 @@ func TestPanicsRecovered(t *testing.T) {
 			// A library may report the panic just after it closed the
 			// connection the client saw closing.
 			waitFor(func() bool { return w.panics(tc.component) > before })
-			// mapi/rop recovers a panic inside a ROP (the ROP fails with
-			// ecCallFailed, the session goes on, the stack is logged) but
-			// has no Metrics to count it. Reported in issue 11; the fix is
-			// an Options.Metrics in mapi/rop, whose files another engineer
-			// is writing right now. Until then that case is skipped, after
-			// the next client was shown to be served.
-			knownDefect := tc.name == "MAPI-ROP" && w.panics(tc.component) == before &&
-				strings.Contains(w.logs.String(), "panic in ROP processing")
-			if got := w.panics(tc.component); got != before+1 && !knownDefect {
+			if got := w.panics(tc.component); got != before+1 {
 				t.Errorf("pochta_panics_total{component=%q} went from %v to %v", tc.component, before, got)
 			}
 			if n := strings.Count(w.logs.String(), "hardening: injected panic") - logged; n != 1 {
@@ -179,9 +171,6 @@ func TestPanicsRecovered(t *testing.T) {
 				t.Log(w.logs.String())
 			}
 			tc.next(t)
-			if knownDefect {
-				t.Skip("KNOWN DEFECT: a panic inside ROP processing is logged but not counted in pochta_panics_total")
-			}
 		})
 	}
 }

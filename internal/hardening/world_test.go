@@ -255,6 +255,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	ropSrv := rop.NewServer(rop.Options{
 		Store: env.Store, Directory: w.dir, Deliverer: env.Deliverer, Logger: logger,
 		Hostname: "mx.example.com", LegacyDN: mapi.LegacyDN, AccountByLegacyDN: mapi.AccountByLegacyDN(w.dir),
+		Metrics: w.metrics,
 	})
 	ms, err := mapi.New(mapi.Options{
 		Directory: w.dir, Store: env.Store, Logger: logger, Metrics: w.metrics, Throttle: w.throttle,

@@ -3,6 +3,7 @@ package rop
 import (
 	"context"
 	"fmt"
+	"github.com/pochta/pochta/internal/obs"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -53,6 +54,9 @@ type Options struct {
 	// DerivedCacheBytes bounds the memory of the cache of messages whose
 	// MAPI properties were derived from their MIME. Default 64 MiB.
 	DerivedCacheBytes int64
+	// Metrics counts panics recovered in ROP processing
+	// (pochta_panics_total{component="mapi"}); nil counts nothing.
+	Metrics *obs.Metrics
 }
 
 // DefaultLegacyDN is the ESSDN format used when Options.LegacyDN is nil:

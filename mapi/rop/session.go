@@ -94,6 +94,9 @@ func (s *Session) Execute(ctx context.Context, in []byte, maxRopOut int) (out []
 		if p := recover(); p != nil {
 			s.panics++
 			s.log.Error("panic in ROP processing", "panic", p, "stack", string(debug.Stack()))
+			if m := s.srv.opts.Metrics; m != nil {
+				m.Panics.WithLabelValues("mapi").Inc()
+			}
 			out, err = nil, mp.ErrCallFailed
 		}
 	}()
