@@ -529,6 +529,9 @@ Content-Transfer-Encoding: base64
 	waitJS(t, tab, "the form to close", `!document.getElementById('compose-dialog').open`)
 
 	// Another client deletes the message being read: the pane lets go of it.
+	// Focus the list first: where the closed dialog hands focus back to is
+	// up to the browser, and keys typed into a field are not shortcuts.
+	run(t, tab, "focus the list", chromedp.Evaluate[chromedp.Void](`document.getElementById('message-list').focus()`))
 	run(t, tab, "open a message", press("j"))
 	waitJS(t, tab, "the message", `document.getElementById('reader-subject').textContent === 'Invoice 2025-031'`)
 	id := value(t, tab, "its id", chromedp.Evaluate[int64](`Number(document.querySelector('#message-list li[aria-selected=true]').dataset.id)`))
