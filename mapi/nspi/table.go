@@ -96,13 +96,9 @@ func (s *Server) queryRows(ctx context.Context, sess *Session, q *QueryRowsReque
 		resp.ErrorCode = mapiprop.ErrInvalidParam
 		return resp
 	}
-	t, ok, err := sess.table(ctx, st.ContainerID)
-	switch {
-	case err != nil:
-		resp.ErrorCode = s.errorCode("QueryRows", err)
-		return resp
-	case !ok:
-		resp.ErrorCode = mapiprop.ErrInvalidBookmark
+	t, ec := s.openTable(ctx, sess, st.ContainerID, "QueryRows")
+	if ec != mapiprop.Success {
+		resp.ErrorCode = ec
 		return resp
 	}
 	pos, err := t.startPosition(ctx, st)
@@ -138,13 +134,9 @@ func (s *Server) updateStat(ctx context.Context, sess *Session, q *UpdateStatReq
 		return resp
 	}
 	st := *q.State
-	t, ok, err := sess.table(ctx, st.ContainerID)
-	switch {
-	case err != nil:
-		resp.ErrorCode = s.errorCode("UpdateStat", err)
-		return resp
-	case !ok:
-		resp.ErrorCode = mapiprop.ErrInvalidBookmark
+	t, ec := s.openTable(ctx, sess, st.ContainerID, "UpdateStat")
+	if ec != mapiprop.Success {
+		resp.ErrorCode = ec
 		return resp
 	}
 	pos, err := t.startPosition(ctx, st)
@@ -226,13 +218,9 @@ func (s *Server) seekEntries(ctx context.Context, sess *Session, q *SeekEntriesR
 		}
 		return resp
 	}
-	t, ok, err := sess.table(ctx, st.ContainerID)
-	switch {
-	case err != nil:
-		resp.ErrorCode = s.errorCode("SeekEntries", err)
-		return resp
-	case !ok:
-		resp.ErrorCode = mapiprop.ErrInvalidBookmark
+	t, ec := s.openTable(ctx, sess, st.ContainerID, "SeekEntries")
+	if ec != mapiprop.Success {
+		resp.ErrorCode = ec
 		return resp
 	}
 	pos, r, found, err := t.seekName(ctx, name)
@@ -590,13 +578,9 @@ func (s *Server) compareMIds(ctx context.Context, sess *Session, q *CompareMIdsR
 		resp.ErrorCode = mapiprop.ErrNotSupported
 		return resp
 	}
-	t, ok, err := sess.table(ctx, st.ContainerID)
-	switch {
-	case err != nil:
-		resp.ErrorCode = s.errorCode("CompareMIds", err)
-		return resp
-	case !ok:
-		resp.ErrorCode = mapiprop.ErrInvalidBookmark
+	t, ec := s.openTable(ctx, sess, st.ContainerID, "CompareMIds")
+	if ec != mapiprop.Success {
+		resp.ErrorCode = ec
 		return resp
 	}
 	if q.MinimalID1 == q.MinimalID2 {
@@ -715,4 +699,18 @@ func (s *Server) getPropList(ctx context.Context, q *GetPropListRequest) *GetPro
 		}
 	}
 	return resp
+}
+
+// openTable returns the session's table of a container, or the error code
+// the request op answers with: the failure's code, or ecInvalidBookmark for
+// a container the session cannot show.
+func (s *Server) openTable(ctx context.Context, sess *Session, containerID uint32, op string) (*table, mapiprop.ErrorCode) {
+	t, ok, err := sess.table(ctx, containerID)
+	switch {
+	case err != nil:
+		return nil, s.errorCode(op, err)
+	case !ok:
+		return nil, mapiprop.ErrInvalidBookmark
+	}
+	return t, mapiprop.Success
 }
