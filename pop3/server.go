@@ -348,9 +348,11 @@ func (s *Server) closeSessions() {
 func (s *Server) handle(nc net.Conn) {
 	defer s.wg.Done()
 	log := s.log.With("cid", s.nextID.Add(1), "remote", nc.RemoteAddr().String())
-	defer s.opts.Metrics.Recover(log, obs.DoorPOP3)
 	defer nc.Close()
 	defer s.opts.Metrics.ConnOpened(obs.DoorPOP3)()
+	// Deferred last so it runs first: a panic is logged and counted before
+	// the client sees the connection close.
+	defer s.opts.Metrics.Recover(log, obs.DoorPOP3)
 
 	sess := newSession(s, nc, log)
 	if !s.admit(sess) {
