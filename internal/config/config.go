@@ -82,6 +82,7 @@ type SMTP struct {
 	WriteTimeout              time.Duration `toml:"write_timeout" doc:"How long a reply may take to be written to a slow client." check:"positive"`
 	DataTimeout               time.Duration `toml:"data_timeout" doc:"How long receiving the whole message after DATA may take." check:"positive"`
 	MaxConnsPerIP             int           `toml:"max_conns_per_ip" doc:"Simultaneous connections accepted from one client address; 0 means no limit." check:"nonneg"`
+	MaxConns                  int           `toml:"max_conns" doc:"Simultaneous connections accepted on this door from all addresses together; 0 means no limit." check:"nonneg"`
 	AllowInsecureAuthLoopback bool          `toml:"allow_insecure_auth_loopback" doc:"Allow AUTH without TLS from 127.0.0.1 and ::1, for local scripts and tests. Other addresses always need TLS."`
 	BounceContent             string        `toml:"bounce_content" doc:"What a non-delivery report carries of the original message: only its headers, or the full message." enum:"headers|full"`
 	QuotaExceeded             string        `toml:"quota_exceeded" doc:"Reply when a recipient's mailbox is over quota: temporary (452 4.2.2, the sender retries) or permanent (552 5.2.2, the sender bounces)." enum:"temporary|permanent"`
@@ -106,6 +107,7 @@ type IMAP struct {
 	TLSListen                 string        `toml:"tls_listen" doc:"Address for IMAP over implicit TLS (port 993 in production). Empty disables it." check:"listen"`
 	IdleTimeout               time.Duration `toml:"idle_timeout" doc:"Inactivity after which a connection is closed; RFC 9051 asks for at least 30m. IDLE clients are not idle." check:"positive"`
 	MaxConnsPerIP             int           `toml:"max_conns_per_ip" doc:"Simultaneous connections accepted from one client address; 0 means no limit." check:"nonneg"`
+	MaxConns                  int           `toml:"max_conns" doc:"Simultaneous connections accepted on this door from all addresses together; 0 means no limit." check:"nonneg"`
 	AppendLimit               int64         `toml:"append_limit" unit:"bytes" doc:"Largest message accepted by APPEND, in bytes (advertised as APPENDLIMIT)." check:"positive"`
 	AllowInsecureAuthLoopback bool          `toml:"allow_insecure_auth_loopback" doc:"Allow LOGIN and AUTHENTICATE without TLS from 127.0.0.1 and ::1, for local scripts and tests."`
 }
@@ -116,6 +118,7 @@ type POP3 struct {
 	TLSListen                 string        `toml:"tls_listen" doc:"Address for POP3 over implicit TLS (port 995 in production). Empty disables it." check:"listen"`
 	IdleTimeout               time.Duration `toml:"idle_timeout" doc:"Inactivity after which a connection is closed; RFC 1939 asks for at least 10m." check:"positive"`
 	MaxConnsPerIP             int           `toml:"max_conns_per_ip" doc:"Simultaneous connections accepted from one client address; 0 means no limit." check:"nonneg"`
+	MaxConns                  int           `toml:"max_conns" doc:"Simultaneous connections accepted on this door from all addresses together; 0 means no limit." check:"nonneg"`
 	DeletePolicy              string        `toml:"delete_policy" doc:"What DELE followed by QUIT does: delete the message, or move it to the Deleted Items folder where other clients can still find it." enum:"delete|move-to-trash"`
 	LoginDelay                time.Duration `toml:"login_delay" doc:"Minimum time between two logins of one user, advertised as LOGIN-DELAY (RFC 2449); 0 means none." check:"nonneg"`
 	Expire                    string        `toml:"expire" doc:"Value advertised as EXPIRE (RFC 2449): never, or the number of days retrieved messages are kept." check:"expire"`
@@ -124,12 +127,19 @@ type POP3 struct {
 
 // HTTP is the [http] section.
 type HTTP struct {
-	Listen            string        `toml:"listen" doc:"Address for plain HTTP (behind a TLS-terminating proxy, or for development). Empty disables it." check:"listen"`
-	TLSListen         string        `toml:"tls_listen" doc:"Address for HTTPS (port 443 in production). Empty disables it." check:"listen"`
-	ExternalURL       string        `toml:"external_url" doc:"Public base URL such as https://mail.example.com, used in Autodiscover answers and links. Empty means deriving it from each request's Host header." check:"url"`
-	MetricsListen     string        `toml:"metrics_listen" doc:"Separate address for Prometheus /metrics. Empty means serving /metrics on the main listeners." check:"listen"`
-	MaxBodyBytes      int64         `toml:"max_body_bytes" unit:"bytes" doc:"Largest request body accepted, in bytes; must leave room for a base64-encoded message of smtp.max_message_bytes." check:"positive"`
-	ReadHeaderTimeout time.Duration `toml:"read_header_timeout" doc:"How long a client may take to send the request headers." check:"positive"`
+	Listen                    string        `toml:"listen" doc:"Address for plain HTTP (behind a TLS-terminating proxy, or for development). Empty disables it." check:"listen"`
+	TLSListen                 string        `toml:"tls_listen" doc:"Address for HTTPS (port 443 in production). Empty disables it." check:"listen"`
+	ExternalURL               string        `toml:"external_url" doc:"Public base URL such as https://mail.example.com, used in Autodiscover answers and links. Empty means deriving it from each request's Host header." check:"url"`
+	MetricsListen             string        `toml:"metrics_listen" doc:"Separate address for Prometheus /metrics. Empty means serving /metrics on the main listeners." check:"listen"`
+	MaxBodyBytes              int64         `toml:"max_body_bytes" unit:"bytes" doc:"Largest request body accepted, in bytes; must leave room for a base64-encoded message of smtp.max_message_bytes." check:"positive"`
+	ReadHeaderTimeout         time.Duration `toml:"read_header_timeout" doc:"How long a client may take to send the request headers." check:"positive"`
+	MinBodyRate               int64         `toml:"min_body_rate" unit:"bytes" doc:"Slowest request body upload accepted, in bytes per second, averaged from the start of the body after body_grace; a slower client (slowloris) is cut off. 0 means no minimum." check:"nonneg"`
+	BodyGrace                 time.Duration `toml:"body_grace" doc:"Time a request body may take before min_body_rate applies." check:"positive"`
+	IdleTimeout               time.Duration `toml:"idle_timeout" doc:"How long a kept-alive connection may wait for its next request." check:"positive"`
+	MaxConnsPerIP             int           `toml:"max_conns_per_ip" doc:"Simultaneous connections accepted from one client address (IPv6: its /64) on the HTTP listeners; 0 means no limit." check:"nonneg"`
+	MaxConns                  int           `toml:"max_conns" doc:"Simultaneous connections accepted on the HTTP listeners from all addresses together; 0 means no limit." check:"nonneg"`
+	TrustedProxies            []string      `toml:"trusted_proxies" doc:"Addresses or CIDR ranges of TLS-terminating reverse proxies. A request from one of them is believed about the client address (X-Forwarded-For) and, with X-Forwarded-Proto: https, counts as sent over TLS. Requests from anyone else are taken at face value." check:"cidrs"`
+	AllowInsecureAuthLoopback bool          `toml:"allow_insecure_auth_loopback" doc:"Accept passwords, session cookies and API tokens over plain HTTP from 127.0.0.1 and ::1, for development. Other plain-HTTP requests that carry credentials are refused unless they come through a trusted proxy that terminated TLS."`
 }
 
 // Directory is the [directory] section.
@@ -214,6 +224,7 @@ func Default() *Config {
 			WriteTimeout:      5 * time.Minute,
 			DataTimeout:       10 * time.Minute,
 			MaxConnsPerIP:     20,
+			MaxConns:          1000,
 			BounceContent:     "headers",
 			QuotaExceeded:     "temporary",
 			Queue: Queue{
@@ -228,6 +239,7 @@ func Default() *Config {
 			TLSListen:     ":1993",
 			IdleTimeout:   30 * time.Minute,
 			MaxConnsPerIP: 20,
+			MaxConns:      5000,
 			AppendLimit:   50 * mib,
 		},
 		POP3: POP3{
@@ -235,6 +247,7 @@ func Default() *Config {
 			TLSListen:     ":1995",
 			IdleTimeout:   10 * time.Minute,
 			MaxConnsPerIP: 20,
+			MaxConns:      1000,
 			DeletePolicy:  "delete",
 			Expire:        "never",
 		},
@@ -243,6 +256,11 @@ func Default() *Config {
 			TLSListen:         ":8443",
 			MaxBodyBytes:      80 * mib,
 			ReadHeaderTimeout: 10 * time.Second,
+			MinBodyRate:       1024,
+			BodyGrace:         10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxConnsPerIP:     100,
+			MaxConns:          5000,
 		},
 		Directory: Directory{
 			Kind: "local",
@@ -335,6 +353,9 @@ func (c *Config) resolve() {
 	}
 	if len(c.Directory.LDAP.URLs) == 0 {
 		c.Directory.LDAP.URLs = nil // "urls = []" and no urls at all mean the same
+	}
+	if len(c.HTTP.TrustedProxies) == 0 {
+		c.HTTP.TrustedProxies = nil
 	}
 	if c.Directory.LDAP.GroupBaseDN == "" {
 		c.Directory.LDAP.GroupBaseDN = c.Directory.LDAP.BaseDN

@@ -79,6 +79,7 @@ func TestExampleRoundTripsNonDefaultValues(t *testing.T) {
 	c.Directory.LDAP.URLs = []string{"ldap://a.example.com", "ldaps://b.example.com:636"}
 	c.Directory.LDAP.BaseDN = "dc=example,dc=com"
 	c.Directory.LDAP.Attributes.Aliases = "mailAlias"
+	c.HTTP.TrustedProxies = []string{"10.0.0.0/8", "::1"}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -376,5 +377,26 @@ func TestPOP3ExpireDays(t *testing.T) {
 	}
 	if d, never := (POP3{Expire: "30"}).ExpireDays(); never || d != 30 {
 		t.Errorf("30: %d %v", d, never)
+	}
+}
+
+func TestTrustedProxiesChecked(t *testing.T) {
+	c := Default()
+	c.HTTP.TrustedProxies = []string{"10.0.0.0/8", "192.0.2.7", "::1", "not-a-range", "10.0.0.0/99"}
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("bad trusted_proxies accepted")
+	}
+	for _, want := range []string{`http.trusted_proxies: "not-a-range" is not an address or CIDR range`, `"10.0.0.0/99"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "192.0.2.7") || strings.Contains(err.Error(), "10.0.0.0/8") {
+		t.Errorf("good entries refused: %v", err)
+	}
+	p, err := ParsePrefix("::ffff:192.0.2.7")
+	if err != nil || p.String() != "192.0.2.7/32" {
+		t.Errorf("ParsePrefix(v4-mapped) = %v, %v", p, err)
 	}
 }

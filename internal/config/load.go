@@ -186,6 +186,7 @@ func setFromString(l leaf, s string) error {
 func (c *Config) Redacted() *Config {
 	cp := *c
 	cp.Directory.LDAP.URLs = append([]string(nil), c.Directory.LDAP.URLs...)
+	cp.HTTP.TrustedProxies = append([]string(nil), c.HTTP.TrustedProxies...)
 	for _, l := range cp.leaves() {
 		if l.field.Tag.Get("secret") == "true" && l.value.String() != "" {
 			l.value.SetString("********")

@@ -76,6 +76,12 @@ func (c *Config) Validate() error {
 					bad(key, "%v", err)
 				}
 			}
+		case "cidrs":
+			for _, s := range l.value.Interface().([]string) {
+				if _, err := ParsePrefix(s); err != nil {
+					bad(key, "%v", err)
+				}
+			}
 		case "expire":
 			if s := l.value.String(); s != "never" {
 				if n, err := strconv.Atoi(s); err != nil || n < 0 {
@@ -200,4 +206,22 @@ func (p POP3) ExpireDays() (days int, never bool) {
 	}
 	n, _ := strconv.Atoi(p.Expire)
 	return n, false
+}
+
+// ParsePrefix reads an address ("192.0.2.1", "::1") or a CIDR range
+// ("10.0.0.0/8") as a prefix; a bare address is a range of one.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not an address or CIDR range", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an address or CIDR range", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
