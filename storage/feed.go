@@ -36,6 +36,21 @@ type Change struct {
 	// For folder renames/moves.
 	Name     string
 	ParentID int64
+
+	// PrevFlags are the flags before a MessageFlagsChanged, and
+	// KeywordsChanged says whether its keywords changed, so a listener can
+	// tell what changed (MAPI's ObjectModified lists the properties).
+	PrevFlags       Flags
+	KeywordsChanged bool
+	// For the MessageAdded of a copy or a move: the message it was made
+	// from (a move's source is expunged by the time the change is read).
+	SourceFolderID  int64
+	SourceMessageID int64
+	SourceGlobCnt   int64
+	// Moved marks both halves of a move: the MessageAdded in the
+	// destination (with the source above) and the MessageExpunged in the
+	// source, so a listener can tell a move from a create and a delete.
+	Moved bool
 }
 
 // maxPending bounds what an inattentive subscriber may accumulate; past it

@@ -285,7 +285,8 @@ func (tx *Tx) SetFlags(accountID, folderID int64, ids []int64, op FlagOp, flags 
 			}
 			u := FlagUpdate{ID: m.ID, UID: m.UID, Flags: nf, Keywords: splitKeywords(nkw), ChangeNum: cn}
 			out = append(out, u)
-			tx.publish(Change{Kind: MessageFlagsChanged, AccountID: accountID, FolderID: folderID, MessageID: m.ID, UID: m.UID, GlobCnt: m.GlobCnt, Flags: nf, Keywords: u.Keywords, ChangeNum: cn})
+			tx.publish(Change{Kind: MessageFlagsChanged, AccountID: accountID, FolderID: folderID, MessageID: m.ID, UID: m.UID, GlobCnt: m.GlobCnt, Flags: nf, Keywords: u.Keywords, ChangeNum: cn,
+				PrevFlags: m.Flags, KeywordsChanged: nkw != m.Keywords})
 		}
 	}
 	if cn != 0 {
@@ -445,6 +446,9 @@ func (tx *Tx) CopyMessages(accountID, srcFolderID int64, ids []int64, dstFolderI
 			if err := tx.copyProps(ObjectMessage, m.ID, c.ID, accountID); err != nil {
 				return nil, err
 			}
+			tx.markChange(MessageAdded, c.ID, func(ch *Change) {
+				ch.SourceFolderID, ch.SourceMessageID, ch.SourceGlobCnt = srcFolderID, m.ID, m.GlobCnt
+			})
 			out = append(out, Copied{SrcID: m.ID, DstID: c.ID, SrcUID: m.UID, DstUID: c.UID})
 		}
 	}
@@ -469,18 +473,38 @@ func (tx *Tx) MoveMessages(accountID, srcFolderID int64, ids []int64, dstFolderI
 	if srcFolderID == dstFolderID {
 		return nil, fmt.Errorf("storage: move into the same folder")
 	}
+	first := len(tx.changes)
 	out, err := tx.CopyMessages(accountID, srcFolderID, ids, dstFolderID)
 	if err != nil {
 		return nil, err
 	}
 	src := make([]int64, len(out))
+	halves := make(map[[2]int64]bool, 2*len(out))
 	for i, c := range out {
 		src[i] = c.SrcID
+		halves[[2]int64{int64(MessageAdded), c.DstID}] = true
+		halves[[2]int64{int64(MessageExpunged), c.SrcID}] = true
 	}
 	if _, err := tx.Expunge(accountID, srcFolderID, src); err != nil {
 		return nil, err
 	}
+	for i := first; i < len(tx.changes); i++ {
+		if ch := &tx.changes[i]; halves[[2]int64{int64(ch.Kind), ch.MessageID}] {
+			ch.Moved = true
+		}
+	}
 	return out, nil
+}
+
+// markChange amends the latest pending change of kind for a message (the
+// one the call just made published).
+func (tx *Tx) markChange(kind ChangeKind, messageID int64, mark func(*Change)) {
+	for i := len(tx.changes) - 1; i >= 0; i-- {
+		if tx.changes[i].Kind == kind && tx.changes[i].MessageID == messageID {
+			mark(&tx.changes[i])
+			return
+		}
+	}
 }
 
 // ChangedSince returns meta of messages in a folder changed after changeNum
