@@ -20,6 +20,9 @@ const (
 	DoorMAPI       = "mapi"
 	DoorWebmail    = "webmail"
 	DoorAPI        = "api"
+	// DoorHTTP is the HTTP listeners as a whole (MAPI, webmail, API and
+	// Autodiscover share them), where connections are limited.
+	DoorHTTP = "http"
 )
 
 // Delivery results used as the "result" label of DeliveriesTotal.
@@ -45,6 +48,9 @@ type Metrics struct {
 	Connections *prometheus.GaugeVec
 	// Deliveries counts delivery attempts per recipient by result.
 	Deliveries *prometheus.CounterVec
+	// ConnectionsRefused counts connections refused by a connection limit,
+	// by door and reason (per_ip, total).
+	ConnectionsRefused *prometheus.CounterVec
 }
 
 // NewMetrics makes a registry with the Go runtime and process collectors and
@@ -68,11 +74,15 @@ func NewMetrics() *Metrics {
 			Name: "pochta_deliveries_total",
 			Help: "Delivery attempts per recipient, by result (delivered, deferred, failed).",
 		}, []string{"result"}),
+		ConnectionsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pochta_connections_refused_total",
+			Help: "Connections refused by a connection limit, by door and reason (per_ip, total).",
+		}, []string{"door", "reason"}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.Panics, m.AuthFailures, m.Connections, m.Deliveries,
+		m.Panics, m.AuthFailures, m.Connections, m.Deliveries, m.ConnectionsRefused,
 	)
 	return m
 }
@@ -140,5 +150,13 @@ func (m *Metrics) AuthFailed(door string) {
 func (m *Metrics) Delivered(result string) {
 	if m != nil {
 		m.Deliveries.WithLabelValues(result).Inc()
+	}
+}
+
+// ConnRefused counts a connection on door refused by a connection limit for
+// reason (per_ip, total). Nil-safe.
+func (m *Metrics) ConnRefused(door, reason string) {
+	if m != nil {
+		m.ConnectionsRefused.WithLabelValues(door, reason).Inc()
 	}
 }
