@@ -61,7 +61,9 @@ func (in *interest) wants(c storage.Change) bool {
 	case storage.FolderCreated, storage.FolderDeleted, storage.FolderRenamed, storage.FolderUpdated:
 		return in.hierarchy || in.folders[c.FolderID] || in.folders[c.ParentID]
 	}
-	return in.folders[c.FolderID]
+	// A copy or move also concerns the folder it came from (ObjectMoved,
+	// ObjectCopied).
+	return in.folders[c.FolderID] || (c.SourceFolderID != 0 && in.folders[c.SourceFolderID])
 }
 
 func newNotifier() *notifier {

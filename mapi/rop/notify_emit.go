@@ -217,15 +217,31 @@ func (s *Session) messageNotifications(ctx context.Context, b *notifyBatch, c st
 }
 
 // messageObjectEvents are the events of a message change for one
-// subscription: NewMail, ObjectCreated, ObjectModified, ObjectDeleted of
-// the message, and ObjectModified of its folder (its counts changed).
+// subscription: NewMail, ObjectCreated, ObjectModified, ObjectDeleted,
+// ObjectMoved and ObjectCopied of the message, and ObjectModified of its
+// folder (its counts changed).
+//
+// A move or copy is told as ObjectMoved or ObjectCopied, from its
+// MessageAdded (which names the source), to subscriptions on either
+// folder or message (MS-OXCNOTIF 2.2.1.4.1.2: FolderId and MessageId are
+// the new ones, OldFolderId and OldMessageId the old). A subscription that
+// did not ask for that type hears the halves as ObjectCreated and
+// ObjectDeleted instead, as it would have before.
 func (s *Session) messageObjectEvents(ctx context.Context, b *notifyBatch, t notifyTarget, c storage.Change, fid, mid mp.ID, assoc bool) []*NotifyResponse {
 	sub := t.sub
-	if !sub.wholeStre && sub.folderID != fid {
+	var oldFID, oldMID mp.ID
+	if c.Kind == storage.MessageAdded && c.SourceMessageID != 0 && c.SourceGlobCnt != 0 {
+		if f, ok := s.fidOf(ctx, c.SourceFolderID); ok {
+			oldFID, oldMID = f, makeID(c.SourceGlobCnt)
+		}
+	}
+	inFolder := sub.wholeStre || sub.folderID == fid
+	inSource := oldFID != 0 && sub.folderID == oldFID
+	if !inFolder && !inSource {
 		return nil
 	}
 	types := uint16(sub.types)
-	forMessage := sub.wholeStre || sub.messageID == 0 || sub.messageID == mid
+	forMessage := sub.wholeStre || sub.messageID == 0 || sub.messageID == mid || (oldMID != 0 && sub.messageID == oldMID)
 	mk := func(d NotificationData) *NotifyResponse {
 		return &NotifyResponse{NotificationHandle: t.e.handle, LogonID: t.e.logonID, Data: d}
 	}
@@ -236,9 +252,24 @@ func (s *Session) messageObjectEvents(ctx context.Context, b *notifyBatch, t not
 	if forMessage {
 		switch c.Kind {
 		case storage.MessageAdded:
-			if types&NotifyNewMail != 0 && !assoc && c.Flags&(storage.FlagDraft|storage.FlagSeen) == 0 {
+			if oldMID != 0 {
+				typ := NotifyObjectCopied
+				if c.Moved {
+					typ = NotifyObjectMoved
+				}
+				if types&typ != 0 {
+					d := msg(typ)
+					d.OldFolderID, d.OldMessageID = oldFID, oldMID
+					out = append(out, mk(d))
+					break
+				}
+				if !inFolder {
+					break // the source's subscription hears the expunge
+				}
+			}
+			if types&NotifyNewMail != 0 && oldMID == 0 && !assoc && c.Flags&(storage.FlagDraft|storage.FlagSeen) == 0 {
 				// MS-OXCNOTIF 2.2.1.4.1.2: NewMail carries the message's
-				// flags and class.
+				// flags and class. A copy or move is not new mail.
 				d := msg(NotifyNewMail)
 				d.UnicodeFlag = true
 				d.MessageClass = "IPM.Note"
@@ -256,29 +287,57 @@ func (s *Session) messageObjectEvents(ctx context.Context, b *notifyBatch, t not
 		case storage.MessageFlagsChanged, storage.MessageUpdated:
 			if types&NotifyObjectModified != 0 {
 				d := msg(NotifyObjectModified)
+				d.Tags = nil
 				if c.Kind == storage.MessageFlagsChanged {
-					d.Tags = []Tag{mp.PidTagMessageFlags}
-					d.TagCount = 1
-				} else {
-					d.TagCount = 0xFFFF
+					d.Tags = flagChangeTags(c)
+				}
+				// 0xFFFF: the changed properties are not listed (the feed
+				// does not say which stored properties a MAPI save
+				// changed, nor which a keyword change touches).
+				d.TagCount = 0xFFFF
+				if len(d.Tags) > 0 {
+					d.TagCount = uint16(len(d.Tags))
 				}
 				out = append(out, mk(d))
 			}
 		case storage.MessageExpunged:
-			if types&NotifyObjectDeleted != 0 {
+			// The expunge that ends a move was told as ObjectMoved to
+			// subscriptions that asked for it.
+			if types&NotifyObjectDeleted != 0 && !(c.Moved && types&NotifyObjectMoved != 0) {
 				out = append(out, mk(msg(NotifyObjectDeleted)))
 			}
 		}
 	}
 	// The folder's content counts changed (not for a subscription on one
-	// message).
+	// message; a move's source folder hears of it from the expunge).
 	key := [2]uint64{uint64(t.e.handle), uint64(fid)}
-	if types&NotifyObjectModified != 0 && (sub.wholeStre || sub.messageID == 0) && !b.folderModified[key] {
+	if inFolder && types&NotifyObjectModified != 0 && (sub.wholeStre || sub.messageID == 0) && !b.folderModified[key] {
 		b.folderModified[key] = true
 		out = append(out, mk(NotificationData{NotificationFlags: NotifyObjectModified, FolderID: fid,
 			TagCount: 2, Tags: []Tag{mp.PidTagContentCount, mp.PidTagContentUnreadCount}}))
 	}
 	return out
+}
+
+// flagChangeTags lists the MAPI properties a store flag change altered
+// (they are computed from the flags; see setIdentity). Keywords have no
+// MAPI property here, and \Deleted none at all: nil then.
+func flagChangeTags(c storage.Change) []Tag {
+	changed := c.Flags ^ c.PrevFlags
+	if changed == 0 && !c.KeywordsChanged {
+		return []Tag{mp.PidTagMessageFlags} // a publisher that did not say what the flags were
+	}
+	var tags []Tag
+	if changed&(storage.FlagSeen|storage.FlagDraft) != 0 {
+		tags = append(tags, mp.PidTagMessageFlags)
+	}
+	if changed&storage.FlagFlagged != 0 {
+		tags = append(tags, mp.PidTagFlagStatus)
+	}
+	if changed&(storage.FlagAnswered|storage.FlagForwarded) != 0 {
+		tags = append(tags, mp.PidTagIconIndex, mp.PidTagLastVerbExecuted)
+	}
+	return tags
 }
 
 // notifyMessageFlags is PidTagMessageFlags of a message with store flags f.
