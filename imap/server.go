@@ -42,6 +42,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 
 	"github.com/pochta/pochta/directory"
+	"github.com/pochta/pochta/internal/connlimit"
 	"github.com/pochta/pochta/internal/delivery"
 	"github.com/pochta/pochta/internal/obs"
 	"github.com/pochta/pochta/storage"
@@ -83,6 +84,9 @@ type Options struct {
 	// MaxConnsPerIP bounds simultaneous connections from one client
 	// address (IPv6: one /64); 0 means no limit.
 	MaxConnsPerIP int
+	// MaxConns bounds simultaneous connections from all addresses
+	// together; 0 means no limit.
+	MaxConns int
 	// IdleTimeout closes an authenticated connection, IDLE included, after
 	// this long without a command (RFC 9051 §5.4 asks for at least 30
 	// minutes; clients re-issue IDLE before 29). 0 means 30 minutes.
@@ -110,8 +114,9 @@ type Server struct {
 	mu        sync.Mutex
 	closed    bool
 	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
-	perIP     map[netip.Prefix]int
+	// sessions maps each session to the release of its connection slot.
+	sessions  map[*session]func()
+	limit     *connlimit.Limiter
 	mailboxes map[mailboxKey]*mailbox
 	idle      chan struct{} // closed when the last session ends during shutdown
 
@@ -145,8 +150,8 @@ func New(opts Options) (*Server, error) {
 		opts: opts, log: opts.Logger.With("component", "imap"), store: opts.Store,
 		baseCtx: ctx, cancel: cancel,
 		listeners: map[net.Listener]struct{}{},
-		sessions:  map[*session]struct{}{},
-		perIP:     map[netip.Prefix]int{},
+		sessions:  map[*session]func(){},
+		limit:     connlimit.New(opts.MaxConnsPerIP, opts.MaxConns),
 		mailboxes: map[mailboxKey]*mailbox{},
 		idle:      make(chan struct{}),
 		logins:    make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
@@ -297,29 +302,11 @@ func isLoopback(a net.Addr) bool {
 }
 
 // addrOf extracts the client address of a connection.
-func addrOf(a net.Addr) netip.Addr {
-	if tcp, ok := a.(*net.TCPAddr); ok {
-		ip, _ := netip.AddrFromSlice(tcp.IP)
-		return ip.Unmap()
-	}
-	if a == nil {
-		return netip.Addr{}
-	}
-	ap, err := netip.ParseAddrPort(a.String())
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
-}
+func addrOf(a net.Addr) netip.Addr { return connlimit.AddrOf(a) }
 
-// ipKey groups IPv6 clients by /64 for the connection limit, as the
-// throttle does: one host usually owns a whole /64.
+// ipKey is the group a client is counted in (IPv6: its /64).
 func ipKey(ip netip.Addr) netip.Prefix {
-	bits := 32
-	if ip.Is6() {
-		bits = 64
-	}
-	p, _ := ip.Prefix(bits)
+	p, _ := connlimit.ClientKey(ip)
 	return p
 }
 
@@ -376,7 +363,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// newSession is go-imap's NewSession: it enforces the per-address limit
+// newSession is go-imap's NewSession: it enforces the connection limits
 // (a BYE greeting) and makes the session's context.
 func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 	ip := addrOf(c.NetConn().RemoteAddr())
@@ -386,19 +373,24 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 		s.mu.Unlock()
 		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Text: "Server shutting down"}
 	}
-	if s.opts.MaxConnsPerIP > 0 && ip.IsValid() && s.perIP[key] >= s.opts.MaxConnsPerIP {
+	release, reason := s.limit.Acquire(ip)
+	if reason != connlimit.Accepted {
 		s.mu.Unlock()
-		s.log.Info("connection refused: too many from this address", "remote", ip)
+		s.log.Info("connection refused: limit reached", "remote", ip, "limit", string(reason))
+		s.opts.Metrics.ConnRefused(obs.DoorIMAP, string(reason))
+		if reason == connlimit.Total {
+			// RFC 5530 §3: UNAVAILABLE is a temporary failure of the server.
+			return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Code: imap.ResponseCodeUnavailable, Text: "Too many connections, try again later"}
+		}
 		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Code: imap.ResponseCodeLimit, Text: "Too many connections from your address"}
 	}
-	s.perIP[key]++
 	ctx, cancel := context.WithCancel(s.baseCtx)
 	sess := &session{
 		srv: s, conn: c, ip: ip, ipKey: key, ctx: ctx, cancel: cancel,
 		log:    s.log.With("remote", ip.String()),
 		closed: s.opts.Metrics.ConnOpened(obs.DoorIMAP),
 	}
-	s.sessions[sess] = struct{}{}
+	s.sessions[sess] = release
 	s.mu.Unlock()
 	return sess, nil, nil
 }
@@ -407,13 +399,12 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 func (s *Server) sessionEnded(sess *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.sessions[sess]; !ok {
+	release, ok := s.sessions[sess]
+	if !ok {
 		return
 	}
 	delete(s.sessions, sess)
-	if s.perIP[sess.ipKey]--; s.perIP[sess.ipKey] <= 0 {
-		delete(s.perIP, sess.ipKey)
-	}
+	release()
 	if s.closed && len(s.sessions) == 0 {
 		close(s.idle)
 	}
