@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/pochta/pochta/directory"
+	"github.com/pochta/pochta/internal/connlimit"
 	"github.com/pochta/pochta/internal/obs"
 	"github.com/pochta/pochta/storage"
 )
@@ -96,9 +97,12 @@ type Options struct {
 	// IdleTimeout closes a connection that sends nothing for this long;
 	// 0 means 10 minutes, the minimum RFC 1939 §3 allows.
 	IdleTimeout time.Duration
-	// MaxConnsPerIP bounds simultaneous connections from one address; 0 is
-	// no limit.
+	// MaxConnsPerIP bounds simultaneous connections from one address
+	// (IPv6: one /64); 0 is no limit.
 	MaxConnsPerIP int
+	// MaxConns bounds simultaneous connections from all addresses
+	// together; 0 is no limit.
+	MaxConns int
 	// DeletePolicy is DeleteExpunge (default) or DeleteMoveToTrash.
 	DeletePolicy string
 	// LoginDelay is the least time between two logins of one account on
@@ -151,8 +155,9 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
-	perIP     map[netip.Addr]int
+	// sessions maps each session to the release of its connection slot.
+	sessions  map[*session]func()
+	limit     *connlimit.Limiter
 	locks     map[int64]string    // account → holder of this node's maildrop lock
 	lastLogin map[int64]time.Time // for LOGIN-DELAY
 
@@ -226,8 +231,8 @@ func New(opts Options) (*Server, error) {
 		nodeID:    randomToken(6),
 		shared:    shared,
 		listeners: map[net.Listener]struct{}{},
-		sessions:  map[*session]struct{}{},
-		perIP:     map[netip.Addr]int{},
+		sessions:  map[*session]func(){},
+		limit:     connlimit.New(opts.MaxConnsPerIP, opts.MaxConns),
 		locks:     map[int64]string{},
 		lastLogin: map[int64]time.Time{},
 	}, nil
@@ -355,8 +360,9 @@ func (s *Server) handle(nc net.Conn) {
 	defer s.opts.Metrics.Recover(log, obs.DoorPOP3)
 
 	sess := newSession(s, nc, log)
-	if !s.admit(sess) {
-		sess.writeLine("-ERR [SYS/TEMP] Too many connections from your address")
+	if refusal := s.admit(sess); refusal != "" {
+		// RFC 3206 §4: SYS/TEMP, a temporary problem; try again later.
+		sess.writeLine("-ERR [SYS/TEMP] " + refusal)
 		sess.flush()
 		return
 	}
@@ -364,32 +370,36 @@ func (s *Server) handle(nc net.Conn) {
 	sess.run()
 }
 
-// admit registers a session unless the server is closing or its address has
-// too many connections.
-func (s *Server) admit(sess *session) bool {
+// admit registers a session unless the server is closing or a connection
+// limit is reached; it returns the refusal's text, or "" when admitted.
+func (s *Server) admit(sess *session) string {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closing.Load() {
-		return false
+		s.mu.Unlock()
+		return "Server shutting down"
 	}
-	if s.opts.MaxConnsPerIP > 0 && sess.remote.IsValid() {
-		if s.perIP[sess.remote] >= s.opts.MaxConnsPerIP {
-			return false
-		}
-		s.perIP[sess.remote]++
+	release, reason := s.limit.Acquire(sess.remote)
+	if reason == connlimit.Accepted {
+		s.sessions[sess] = release
 	}
-	s.sessions[sess] = struct{}{}
-	return true
+	s.mu.Unlock()
+	if reason == connlimit.Accepted {
+		return ""
+	}
+	sess.log.Info("connection refused: limit reached", "limit", string(reason))
+	s.opts.Metrics.ConnRefused(obs.DoorPOP3, string(reason))
+	if reason == connlimit.Total {
+		return "Too many connections, try again later"
+	}
+	return "Too many connections from your address"
 }
 
 func (s *Server) leave(sess *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.sessions, sess)
-	if s.opts.MaxConnsPerIP > 0 && sess.remote.IsValid() {
-		if s.perIP[sess.remote]--; s.perIP[sess.remote] <= 0 {
-			delete(s.perIP, sess.remote)
-		}
+	if release, ok := s.sessions[sess]; ok {
+		delete(s.sessions, sess)
+		release()
 	}
 }
 

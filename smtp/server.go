@@ -31,6 +31,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/pochta/pochta/directory"
+	"github.com/pochta/pochta/internal/connlimit"
 	"github.com/pochta/pochta/internal/delivery"
 	"github.com/pochta/pochta/internal/obs"
 	"github.com/pochta/pochta/storage"
@@ -79,8 +80,12 @@ type Options struct {
 	MaxMessageBytes int64
 	// MaxRecipients bounds RCPT commands per message; default 1000.
 	MaxRecipients int
-	// MaxConnsPerIP bounds simultaneous connections from one address; 0 = no limit.
+	// MaxConnsPerIP bounds simultaneous connections from one address (IPv6:
+	// one /64); 0 = no limit.
 	MaxConnsPerIP int
+	// MaxConns bounds simultaneous connections on this server from all
+	// addresses together; 0 = no limit.
+	MaxConns int
 	// ReadTimeout is how long a command may take to arrive; default 5m.
 	ReadTimeout time.Duration
 	// WriteTimeout bounds writing a reply; default 5m.
@@ -108,8 +113,8 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	limit *connlimit.Limiter
 	mu    sync.Mutex
-	perIP map[netip.Addr]int
 	conns map[*countedConn]struct{}
 	// inData counts sessions inside DATA/BDAT: shutdown waits for them,
 	// not for idle clients.
@@ -145,7 +150,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = obs.Discard()
 	}
-	s := &Server{opts: opts, log: opts.Logger.With("component", "smtp", "door", opts.Mode.door()), perIP: map[netip.Addr]int{}, conns: map[*countedConn]struct{}{}}
+	s := &Server{opts: opts, log: opts.Logger.With("component", "smtp", "door", opts.Mode.door()), conns: map[*countedConn]struct{}{}}
+	s.limit = connlimit.New(opts.MaxConnsPerIP, opts.MaxConns)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	gs := gosmtp.NewServer(gosmtp.BackendFunc(s.newSession))
 	gs.Domain = opts.Hostname
@@ -229,8 +235,8 @@ func (s *Server) closeConns() {
 	}
 }
 
-// limitListener refuses connections beyond MaxConnsPerIP with a 421 and
-// counts the open ones.
+// limitListener refuses connections beyond MaxConnsPerIP or MaxConns with
+// a 421 and counts the open ones.
 type limitListener struct {
 	net.Listener
 	s *Server
@@ -246,14 +252,19 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		ip := addrOf(c.RemoteAddr())
-		if !l.s.acquire(ip) {
-			l.s.log.Info("connection refused: per-address limit", "remote", ip)
+		release, reason := l.s.limit.Acquire(ip)
+		if reason != connlimit.Accepted {
+			l.s.log.Info("connection refused: limit reached", "remote", ip, "limit", string(reason))
+			l.s.opts.Metrics.ConnRefused(l.s.opts.Mode.door(), string(reason))
 			// Off the accept loop: a TLS handshake may take a while.
-			go l.refuse(c)
+			go l.refuse(c, reason)
 			continue
 		}
 		cc := &countedConn{Conn: c, closed: l.s.opts.Metrics.ConnOpened(l.s.opts.Mode.door())}
-		cc.release = func() { l.s.release(ip, cc) }
+		cc.release = func() {
+			release()
+			l.s.forget(cc)
+		}
 		l.s.mu.Lock()
 		l.s.conns[cc] = struct{}{}
 		l.s.mu.Unlock()
@@ -261,35 +272,26 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	}
 }
 
-// refuse answers a connection over the per-address limit and closes it.
-// RFC 5321 §3.8: a server may refuse with 421 at the greeting.
-func (l *limitListener) refuse(c net.Conn) {
+// refuse answers a connection over a limit and closes it. RFC 5321 §3.8:
+// a server may refuse with 421 at the greeting.
+func (l *limitListener) refuse(c net.Conn, reason connlimit.Reason) {
 	defer l.s.opts.Metrics.Recover(l.s.log, "smtp")
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	if l.tls != nil {
 		c = tls.Server(c, l.tls)
 	}
-	_, _ = fmt.Fprintf(c, "421 4.7.0 %s Too many connections from your address, try again later\r\n", l.s.opts.Hostname)
+	who := "from your address"
+	if reason == connlimit.Total {
+		who = "on this server"
+	}
+	_, _ = fmt.Fprintf(c, "421 4.7.0 %s Too many connections %s, try again later\r\n", l.s.opts.Hostname, who)
 	_ = c.Close()
 }
 
-func (s *Server) acquire(ip netip.Addr) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.opts.MaxConnsPerIP > 0 && s.perIP[ip] >= s.opts.MaxConnsPerIP {
-		return false
-	}
-	s.perIP[ip]++
-	return true
-}
-
-func (s *Server) release(ip netip.Addr, c *countedConn) {
+func (s *Server) forget(c *countedConn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.conns, c)
-	if s.perIP[ip]--; s.perIP[ip] <= 0 {
-		delete(s.perIP, ip)
-	}
 }
 
 // countedConn releases its slot once, on the first Close.
@@ -308,20 +310,7 @@ func (c *countedConn) Close() error {
 	return c.Conn.Close()
 }
 
-func addrOf(a net.Addr) netip.Addr {
-	if tcp, ok := a.(*net.TCPAddr); ok {
-		ip, _ := netip.AddrFromSlice(tcp.IP)
-		return ip.Unmap()
-	}
-	if a == nil {
-		return netip.Addr{}
-	}
-	ap, err := netip.ParseAddrPort(a.String())
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
-}
+func addrOf(a net.Addr) netip.Addr { return connlimit.AddrOf(a) }
 
 // libLogger is go-smtp's ErrorLog. go-smtp recovers panics of the session
 // methods our own recovery does not wrap (AUTH, for one), answers 421 and
