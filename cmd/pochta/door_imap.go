@@ -21,7 +21,7 @@ func startIMAP(ctx context.Context, a *app, rg *runGroup) error {
 	opts := imap.Options{
 		Store: a.Store, Directory: a.Dir, Deliverer: a.Deliverer, TLS: a.TLS,
 		Logger: a.Logger, Metrics: a.Metrics,
-		AppendLimit: cfg.AppendLimit, MaxConnsPerIP: cfg.MaxConnsPerIP, IdleTimeout: cfg.IdleTimeout,
+		AppendLimit: cfg.AppendLimit, MaxConnsPerIP: cfg.MaxConnsPerIP, MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout,
 		AllowInsecureAuthLoopback: cfg.AllowInsecureAuthLoopback,
 	}
 	if a.Throttle != nil { // a nil *throttle.Throttle must not become a non-nil interface

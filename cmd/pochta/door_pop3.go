@@ -21,7 +21,7 @@ func startPOP3(ctx context.Context, a *app, rg *runGroup) error {
 	opts := pop3.Options{
 		Store: a.Store, Directory: a.Dir, TLS: a.TLS, Hostname: a.Config.Server.Hostname,
 		Logger: a.Logger, Metrics: a.Metrics,
-		IdleTimeout: cfg.IdleTimeout, MaxConnsPerIP: cfg.MaxConnsPerIP, DeletePolicy: cfg.DeletePolicy,
+		IdleTimeout: cfg.IdleTimeout, MaxConnsPerIP: cfg.MaxConnsPerIP, MaxConns: cfg.MaxConns, DeletePolicy: cfg.DeletePolicy,
 		LoginDelay: cfg.LoginDelay, Expire: cfg.Expire, AllowInsecureAuthLoopback: cfg.AllowInsecureAuthLoopback,
 	}
 	if a.Throttle != nil {

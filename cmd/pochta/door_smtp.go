@@ -19,7 +19,7 @@ func startSMTP(ctx context.Context, a *app, rg *runGroup) error {
 	d := a.Deliverer
 	base := smtp.Options{
 		Hostname: a.Config.Server.Hostname, Deliverer: d, Directory: a.Dir, Store: a.Store, TLS: a.TLS,
-		MaxMessageBytes: cfg.MaxMessageBytes, MaxRecipients: cfg.MaxRecipients, MaxConnsPerIP: cfg.MaxConnsPerIP,
+		MaxMessageBytes: cfg.MaxMessageBytes, MaxRecipients: cfg.MaxRecipients, MaxConnsPerIP: cfg.MaxConnsPerIP, MaxConns: cfg.MaxConns,
 		ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, DataTimeout: cfg.DataTimeout,
 		AllowInsecureAuthLoopback: cfg.AllowInsecureAuthLoopback, QuotaPermanent: cfg.QuotaExceeded == "permanent",
 		Logger: a.Logger, Metrics: a.Metrics,

@@ -13,6 +13,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pochta/pochta/internal/connlimit"
+	"github.com/pochta/pochta/internal/obs"
 	"github.com/pochta/pochta/internal/tlsutil"
 )
 
@@ -55,15 +57,6 @@ func (rg *runGroup) Listen(door, addr string) (net.Listener, error) {
 	}
 	rg.log.Info("listening", "door", door, "addr", ln.Addr().String())
 	return ln, nil
-}
-
-// ListenTLS opens a listener that speaks TLS from the first byte.
-func (rg *runGroup) ListenTLS(door, addr string, cfg *tls.Config) (net.Listener, error) {
-	ln, err := rg.Listen(door, addr)
-	if err != nil {
-		return nil, err
-	}
-	return tls.NewListener(ln, cfg), nil
 }
 
 // Serve runs serve(ln) in the background; stop is called at shutdown. An
@@ -228,21 +221,28 @@ func startHTTP(a *app, rg *runGroup) error {
 			IdleTimeout: 2 * time.Minute, ErrorLog: slogStd(a.Logger),
 		}
 	}
+	// One count for both listeners (http.max_conns is their total). Over
+	// it, plain HTTP gets a 503; HTTPS is cut below TLS, so a flood
+	// costs no handshakes.
+	connLimit := connlimit.New(cfg.MaxConnsPerIP, cfg.MaxConns)
+	limited := func(ln net.Listener, reply string) net.Listener {
+		return connlimit.NewListener(ln, connLimit, connlimit.ListenerOptions{Door: obs.DoorHTTP, Reply: reply, Metrics: a.Metrics, Logger: a.Logger})
+	}
 	if cfg.Listen != "" {
 		ln, err := rg.Listen("http", cfg.Listen)
 		if err != nil {
 			return err
 		}
 		srv := newServer(a.HTTP)
-		rg.Serve("http", ln, srv.Serve, srv.Shutdown)
+		rg.Serve("http", limited(ln, connlimit.HTTPRefusal), srv.Serve, srv.Shutdown)
 	}
 	if cfg.TLSListen != "" {
-		ln, err := rg.ListenTLS("https", cfg.TLSListen, a.TLS)
+		ln, err := rg.Listen("https", cfg.TLSListen)
 		if err != nil {
 			return err
 		}
 		srv := newServer(a.HTTP)
-		rg.Serve("https", ln, srv.Serve, srv.Shutdown)
+		rg.Serve("https", tls.NewListener(limited(ln, ""), a.TLS), srv.Serve, srv.Shutdown)
 	}
 	if cfg.MetricsListen != "" {
 		ln, err := rg.Listen("metrics", cfg.MetricsListen)
