@@ -1,9 +1,9 @@
 package mapi
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -13,13 +13,15 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pochta/pochta/directory"
+	"github.com/pochta/pochta/internal/httpguard"
 )
 
 // Authentication is HTTP Basic on every request (MS-OXCMAPIHTTP 2.1), over
-// TLS: the password travels with each request, so plain HTTP is refused
-// unless it comes from the loopback interface and AllowInsecureLoopback
-// is set. The user name is an e-mail address (UPN style) or
-// DOMAIN\user; see loginName.
+// TLS: the password travels with each request, so a request that did not
+// arrive securely (TLS here, or a trusted proxy that terminated it) is
+// refused unless it comes from a loopback client and the development
+// switch is on (Options.Transport). The user name is an e-mail address
+// (UPN style) or DOMAIN\user; see loginName.
 
 // authRealm is offered in WWW-Authenticate.
 const authRealm = `Basic realm="Pochta", charset="UTF-8"`
@@ -33,19 +35,20 @@ func accountOf(c echo.Context) *directory.Account {
 	return a
 }
 
-// clientIP is the peer address of the connection. Forwarded headers are
-// not believed: they would let a client pick the address the throttle
-// counts against.
+// clientIPKey holds, in the request's context, the client address
+// authenticate resolved, for the handlers' log lines.
+type clientIPKey struct{}
+
+// clientIP is the address the throttle counts against and the logs name:
+// the TCP peer, or the client a trusted proxy names
+// (httpguard.Policy.ClientIP), as authenticate resolved it. Forwarded
+// headers from anyone else are not believed: they would let a client pick
+// its own throttle bucket.
 func clientIP(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+	if ip, ok := r.Context().Value(clientIPKey{}).(netip.Addr); ok {
+		return ip
 	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ip.Unmap()
+	return (*httpguard.Policy)(nil).ClientIP(r)
 }
 
 // loginName maps a Basic user name to a directory login. An address is
@@ -87,8 +90,10 @@ func parseBasic(header string) (user, password string, ok bool) {
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		ip := clientIP(r)
-		if r.TLS == nil && !(s.opts.AllowInsecureLoopback && ip.IsLoopback()) {
+		ip := s.opts.Transport.ClientIP(r)
+		r = r.WithContext(context.WithValue(r.Context(), clientIPKey{}, ip))
+		c.SetRequest(r)
+		if !s.opts.Transport.CredentialsAllowed(r) {
 			// Credentials must not cross the network in clear; refuse before
 			// looking at them.
 			return c.String(http.StatusForbidden, "MAPI over HTTP and Autodiscover need HTTPS\n")

@@ -306,11 +306,7 @@ func (s *Server) baseURL(r *http.Request) (string, error) {
 	if !validHost(host) {
 		return "", fmt.Errorf("invalid Host header %q", host)
 	}
-	scheme := "https"
-	if r.TLS == nil {
-		scheme = "http"
-	}
-	return scheme + "://" + strings.ToLower(host), nil
+	return s.opts.Transport.Scheme(r) + "://" + strings.ToLower(host), nil
 }
 
 // validHost accepts a host name, IPv4 address or bracketed IPv6 address
@@ -395,7 +391,7 @@ func (s *Server) autodiscoverJSON(c echo.Context) error {
 	if err != nil {
 		return c.String(http.StatusBadRequest, err.Error()+"\n")
 	}
-	if s.opts.ExternalURL == "" && r.TLS == nil && !(s.opts.AllowInsecureLoopback && clientIP(r).IsLoopback()) {
+	if s.opts.ExternalURL == "" && !s.opts.Transport.CredentialsAllowed(r) {
 		// The POX endpoint takes credentials, so it is reached over TLS.
 		base = "https://" + strings.TrimPrefix(base, "http://")
 	}

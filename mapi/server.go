@@ -37,6 +37,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pochta/pochta/directory"
+	"github.com/pochta/pochta/internal/httpguard"
 	"github.com/pochta/pochta/internal/obs"
 	"github.com/pochta/pochta/storage"
 )
@@ -123,8 +124,14 @@ type Options struct {
 	// no notification comes. Default 5 minutes (MS-OXCRPC 3.3.4.1, the
 	// EcDoAsyncWaitEx limit NotificationWait replaces).
 	NotificationWaitTimeout time.Duration
+	// Transport says which requests arrived securely (TLS, or a trusted
+	// TLS-terminating proxy), who the client is, and whether plain HTTP
+	// from loopback may carry credentials. Nil means a policy with no
+	// trusted proxies and AllowInsecureLoopback below.
+	Transport *httpguard.Policy
 	// AllowInsecureLoopback accepts plain HTTP from 127.0.0.1 and ::1
-	// (development and tests). Anything else must come over TLS.
+	// (development and tests) when Transport is nil. Anything else must
+	// come over TLS.
 	AllowInsecureLoopback bool
 	// ServerApplication is sent as X-ServerApplication; clients compare
 	// server versions, so it names an Exchange 2016-era build. Default
@@ -183,6 +190,9 @@ func New(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("mapi: ExternalURL: %w", err)
 		}
 		opts.ExternalURL = u
+	}
+	if opts.Transport == nil {
+		opts.Transport = &httpguard.Policy{AllowInsecureLoopback: opts.AllowInsecureLoopback}
 	}
 	if opts.DeploymentID == "" {
 		opts.DeploymentID = deploymentID(opts.Hostname)
