@@ -25,6 +25,7 @@ func TestAPI(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			h := newHarness(t, harnessOptions{postgres: backend == "postgres", maxBody: 64 << 10})
 			t.Run("auth", h.testAuthSweep)
+			t.Run("tls-required", h.testTLSRequiredSweep)
 			t.Run("bodies", h.testBodySweep)
 			t.Run("meta", h.testMeta)
 			t.Run("status", func(t *testing.T) { h.testStatus(t, backend) })

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"sort"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pochta/pochta/directory"
+	"github.com/pochta/pochta/internal/httpguard"
 	"github.com/pochta/pochta/internal/obs"
 	"github.com/pochta/pochta/internal/testutil/pgtest"
 	"github.com/pochta/pochta/internal/testutil/testenv"
@@ -107,6 +109,9 @@ type harnessOptions struct {
 	directoryKind string
 	throttle      Throttle
 	maxBody       int64
+	// transport replaces the suite's policy (loopback switch on, loopback
+	// a trusted proxy).
+	transport *httpguard.Policy
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -120,6 +125,13 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		// Generous limits: the suite fails many authentications on purpose.
 		th = throttle.New(throttle.Options{IPPerMinute: 1 << 20, IPPerDay: 1 << 20, LoginPerMinute: 1 << 20, LoginPerDay: 1 << 20})
 	}
+	// The suite talks plain HTTP on loopback (the development switch);
+	// loopback is also a trusted proxy, so a request naming another client
+	// in X-Forwarded-For is a remote client behind a proxy.
+	transport := &httpguard.Policy{AllowInsecureLoopback: true, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	if o.transport != nil {
+		transport = o.transport
+	}
 	srv, err := New(Options{
 		Store: env.Store, Local: env.Dir, DirectoryKind: o.directoryKind,
 		Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -131,6 +143,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 			{Name: "smtp", Address: "127.0.0.1:2525"}, {Name: "http", Address: "127.0.0.1:8080"},
 		},
 		MaxBodyBytes: o.maxBody,
+		Transport:    transport,
 	})
 	if err != nil {
 		t.Fatal(err)

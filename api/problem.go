@@ -45,6 +45,8 @@ var (
 		"The API token is malformed, unknown or revoked."}
 	ptInsufficientScope = ProblemType{"insufficient-scope", http.StatusForbidden, "Insufficient scope",
 		"The API token's scope does not allow this request: read tokens may only read."}
+	ptTLSRequired = ProblemType{"tls-required", http.StatusForbidden, "HTTPS required",
+		"The request carries an API token but did not arrive over HTTPS, so the token was not looked at. Use the https:// address (or a reverse proxy that terminates TLS and is listed in http.trusted_proxies); allow_insecure_auth_loopback permits plain HTTP from 127.0.0.1 and ::1 for development. Treat a token sent in clear as exposed."}
 	ptNotFound = ProblemType{"not-found", http.StatusNotFound, "Not found",
 		"The resource named by the path does not exist."}
 	ptMethodNotAllowed = ProblemType{"method-not-allowed", http.StatusMethodNotAllowed, "Method not allowed",
@@ -70,7 +72,7 @@ var (
 )
 
 // ProblemTypes is the whole catalogue, in a stable order.
-var ProblemTypes = []ProblemType{ptBadRequest, ptUnauthenticated, ptInvalidToken, ptInsufficientScope, ptNotFound,
+var ProblemTypes = []ProblemType{ptBadRequest, ptUnauthenticated, ptInvalidToken, ptInsufficientScope, ptTLSRequired, ptNotFound,
 	ptMethodNotAllowed, ptAlreadyExists, ptDirectoryManaged, ptNotEmpty, ptUnsupportedMediaType, ptTooLarge,
 	ptValidation, ptTooManyRequests, ptUnavailable, ptInternal}
 

@@ -5,7 +5,8 @@
 //
 // Authentication is by API token only (directory.Local keeps them, hashed;
 // "pochta token create" makes them): "Authorization: Bearer TOKEN"
-// (RFC 6750). A token's scope is admin or read; a read token gets 403 on
+// (RFC 6750), over HTTPS (or a trusted TLS-terminating proxy; plain HTTP
+// from loopback only with the development switch). A token's scope is admin or read; a read token gets 403 on
 // every route that changes something. Failed authentications go through
 // the shared throttle, so the API is no easier to guess passwords at than
 // IMAP. Every request is logged once, with its request id (also sent as
@@ -28,7 +29,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -37,6 +37,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pochta/pochta/directory"
+	"github.com/pochta/pochta/internal/httpguard"
 	"github.com/pochta/pochta/internal/obs"
 	"github.com/pochta/pochta/storage"
 )
@@ -87,6 +88,12 @@ type Options struct {
 	MinPasswordLength int
 	// MaxBodyBytes bounds request bodies; 0 means 1 MiB.
 	MaxBodyBytes int64
+	// Transport says which requests arrived securely (TLS, or a trusted
+	// TLS-terminating proxy) and who the client is. A token on a request
+	// that did not arrive securely is refused (tls-required) unless the
+	// policy's loopback development switch covers it. Nil means TLS only,
+	// no trusted proxies.
+	Transport *httpguard.Policy
 }
 
 // Server is the REST admin API. It has no listener of its own: Mount adds
@@ -310,23 +317,12 @@ func (s *Server) logRequest(c echo.Context, id string, start time.Time, prob *Pr
 	s.log.Log(c.Request().Context(), level, "api request", attrs...)
 }
 
-// clientIP is the address failures are counted against. RemoteAddr, unless
-// the HTTP door configured a trusted-proxy extractor: echo's default
-// RealIP believes X-Forwarded-For from anyone, which would let a client
-// pick its own throttle bucket.
-func clientIP(c echo.Context) netip.Addr {
-	raw := c.Request().RemoteAddr
-	if c.Echo().IPExtractor != nil {
-		raw = c.RealIP()
-	}
-	if host, _, err := net.SplitHostPort(raw); err == nil {
-		raw = host
-	}
-	ip, err := netip.ParseAddr(raw)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ip.Unmap()
+// clientIP is the address failures are counted against: the TCP peer, or
+// the client a trusted proxy names (httpguard.Policy.ClientIP). echo's
+// default RealIP believes X-Forwarded-For from anyone, which would let a
+// client pick its own throttle bucket.
+func (s *Server) clientIP(c echo.Context) netip.Addr {
+	return s.opts.Transport.ClientIP(c.Request())
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer" header
@@ -354,7 +350,12 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			p.authenticate = authRealm
 			return p
 		}
-		ip := clientIP(c)
+		if !s.opts.Transport.CredentialsAllowed(c.Request()) {
+			// Refused before the token is looked at: it has crossed the
+			// network in clear already, but is not confirmed either way.
+			return newProblem(ptTLSRequired, "API tokens are accepted only over HTTPS")
+		}
+		ip := s.clientIP(c)
 		token, ok := bearerToken(header)
 		login := "api-token:"
 		if ok {

@@ -48,6 +48,9 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var ws *webSession
 		if ck, err := c.Cookie(cookieName); err == nil {
+			if !s.credentialsAllowed(c) {
+				return errTLSRequired
+			}
 			ws = s.sessions.get(ck.Value)
 		}
 		if ws == nil {
@@ -78,7 +81,7 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func (s *Server) secure(c echo.Context) bool {
-	return s.opts.SecureCookies || c.Request().TLS != nil
+	return s.opts.SecureCookies || s.opts.Transport.Secure(c.Request())
 }
 
 func (s *Server) setCookie(c echo.Context, value string, remove bool) {
@@ -164,6 +167,9 @@ func (s *Server) login(c echo.Context) error {
 	if !sameOrigin(c.Request()) {
 		return problem(http.StatusForbidden, "cross-origin", "sign-in from another site is refused")
 	}
+	if !s.credentialsAllowed(c) {
+		return errTLSRequired
+	}
 	var req struct {
 		Login    string `json:"login"`
 		Password string `json:"password"`
@@ -178,7 +184,7 @@ func (s *Server) login(c echo.Context) error {
 	if req.Password == "" {
 		return invalid("password", "enter your password")
 	}
-	ip := clientIP(c)
+	ip := s.clientIP(c)
 	if s.opts.Throttle != nil {
 		if ok, wait := s.opts.Throttle.Allow(ip, login); !ok {
 			p := problem(http.StatusTooManyRequests, "throttled", "too many failed sign-ins; try again later")

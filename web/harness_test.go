@@ -20,6 +20,7 @@ import (
 
 	"github.com/pochta/pochta/directory"
 	"github.com/pochta/pochta/imap"
+	"github.com/pochta/pochta/internal/httpguard"
 	"github.com/pochta/pochta/internal/testutil/testenv"
 	"github.com/pochta/pochta/internal/throttle"
 	"github.com/pochta/pochta/smtp"
@@ -61,6 +62,8 @@ func newHarness(t testing.TB, hos ...harnessOptions) *harness {
 	opts := web.Options{
 		Store: env.Store, Directory: env.Dir, Deliverer: env.Deliverer, Logger: env.Logger,
 		Throttle: h.throttle, Hostname: "mail.example.com", MaxMessageBytes: 2 << 20,
+		// The suite talks plain HTTP on loopback: the development switch.
+		Transport: &httpguard.Policy{AllowInsecureLoopback: true},
 	}
 	if ho.configure != nil {
 		ho.configure(&opts)

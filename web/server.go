@@ -6,7 +6,9 @@
 // Sign-in checks the account's password through the directory (local or
 // LDAP), through the shared authentication throttle, and opens a
 // server-side session named by an HttpOnly, SameSite=Strict cookie (Secure
-// on HTTPS). Sessions live in this process's memory: one node keeps them,
+// on HTTPS). Passwords and session cookies are taken only over HTTPS (or
+// from a trusted TLS-terminating proxy; plain HTTP from loopback only with
+// the development switch): see Options.Transport. Sessions live in this process's memory: one node keeps them,
 // a restart signs everyone out, and several nodes behind a load balancer
 // need sticky sessions. Every state-changing request must carry the
 // session's CSRF token in the X-CSRF-Token header.
@@ -34,7 +36,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -47,6 +48,7 @@ import (
 
 	"github.com/pochta/pochta/directory"
 	"github.com/pochta/pochta/internal/delivery"
+	"github.com/pochta/pochta/internal/httpguard"
 	"github.com/pochta/pochta/internal/obs"
 	"github.com/pochta/pochta/storage"
 )
@@ -96,6 +98,12 @@ type Options struct {
 	MaxMessageBytes int64
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// Transport says which requests arrived securely (TLS, or a trusted
+	// TLS-terminating proxy) and who the client is. A sign-in or a session
+	// cookie on a request that did not arrive securely is refused
+	// (tls-required) unless the policy's loopback development switch
+	// covers it. Nil means TLS only, no trusted proxies.
+	Transport *httpguard.Policy
 }
 
 // Server is the webmail. It has no listener of its own: Mount adds its
@@ -285,20 +293,19 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// clientIP is the address failures are counted against: RemoteAddr,
-// unless the HTTP door configured a trusted-proxy extractor (echo's
-// default RealIP would believe X-Forwarded-For from anyone).
-func clientIP(c echo.Context) netip.Addr {
-	raw := c.Request().RemoteAddr
-	if c.Echo().IPExtractor != nil {
-		raw = c.RealIP()
-	}
-	if host, _, err := net.SplitHostPort(raw); err == nil {
-		raw = host
-	}
-	ip, err := netip.ParseAddr(raw)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ip.Unmap()
+// clientIP is the address failures are counted against: the TCP peer, or
+// the client a trusted proxy names (httpguard.Policy.ClientIP). echo's
+// default RealIP would believe X-Forwarded-For from anyone.
+func (s *Server) clientIP(c echo.Context) netip.Addr {
+	return s.opts.Transport.ClientIP(c.Request())
+}
+
+// errTLSRequired refuses a password or session cookie that did not arrive
+// over HTTPS; it is answered before they are looked at.
+var errTLSRequired = problem(http.StatusForbidden, "tls-required",
+	"sign-in and sessions need HTTPS: open this page at its https:// address")
+
+// credentialsAllowed is the transport policy's verdict on c's request.
+func (s *Server) credentialsAllowed(c echo.Context) bool {
+	return s.opts.Transport.CredentialsAllowed(c.Request())
 }
