@@ -17,11 +17,16 @@ func init() { registerDoor("mapi", startMAPI) }
 // /mapi/nspi/ for the address book) and Autodiscover
 // (/autodiscover/autodiscover.xml and .json) on the HTTP door's echo
 // instance; it has no listener of its own. Clients need HTTPS
-// (http.tls_listen): Basic credentials are refused over plain HTTP.
+// (http.tls_listen, or a TLS-terminating proxy listed in
+// http.trusted_proxies): Basic credentials are refused over plain HTTP.
 func startMAPI(ctx context.Context, a *app, rg *runGroup) error {
 	cfg := a.Config
 	if cfg.HTTP.Listen == "" && cfg.HTTP.TLSListen == "" {
 		return nil
+	}
+	transport, err := transportPolicy(cfg)
+	if err != nil {
+		return err
 	}
 	ropSrv := rop.NewServer(rop.Options{
 		Store: a.Store, Directory: a.Dir, Deliverer: a.Deliverer, Logger: a.Logger,
@@ -29,6 +34,7 @@ func startMAPI(ctx context.Context, a *app, rg *runGroup) error {
 		Metrics: a.Metrics,
 	})
 	opts := mapi.Options{
+		Transport: transport,
 		Directory: a.Dir, Store: a.Store, Logger: a.Logger, Metrics: a.Metrics,
 		NewROPSession: func(ctx context.Context, acc *directory.Account, _ mapi.ConnectInfo) (mapi.ROPSession, error) {
 			s, err := ropSrv.NewSession(ctx, acc)

@@ -13,7 +13,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pochta/pochta/internal/config"
 	"github.com/pochta/pochta/internal/connlimit"
+	"github.com/pochta/pochta/internal/httpguard"
 	"github.com/pochta/pochta/internal/obs"
 	"github.com/pochta/pochta/internal/tlsutil"
 )
@@ -169,6 +171,11 @@ func newHTTP(a *app) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(slogWriter{a.Logger})
 	e.Use(recoverMiddleware(a))
+	if policy, err := transportPolicy(a.Config); err == nil {
+		// RealIP then follows the doors' rule: X-Forwarded-For only from a
+		// trusted proxy. (A bad list fails the doors' start instead.)
+		e.IPExtractor = policy.ExtractIP
+	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
@@ -216,9 +223,12 @@ func (w slogWriter) Write(p []byte) (int, error) {
 func startHTTP(a *app, rg *runGroup) error {
 	cfg := a.Config.HTTP
 	newServer := func(h http.Handler) *http.Server {
+		// No WriteTimeout: NotificationWait and the webmail's event stream
+		// answer slowly by design. Slow request bodies are cut off by the
+		// minimum rate instead.
 		return &http.Server{
-			Handler: h, ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-			IdleTimeout: 2 * time.Minute, ErrorLog: slogStd(a.Logger),
+			Handler: httpguard.MinBodyRate(h, cfg.MinBodyRate, cfg.BodyGrace), ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+			IdleTimeout: cfg.IdleTimeout, ErrorLog: slogStd(a.Logger),
 		}
 	}
 	// One count for both listeners (http.max_conns is their total). Over
@@ -253,4 +263,18 @@ func startHTTP(a *app, rg *runGroup) error {
 		rg.Serve("metrics", ln, srv.Serve, srv.Shutdown)
 	}
 	return nil
+}
+
+// transportPolicy is the HTTP doors' shared view of TLS, trusted proxies
+// and the loopback development switch.
+func transportPolicy(cfg *config.Config) (*httpguard.Policy, error) {
+	p := &httpguard.Policy{AllowInsecureLoopback: cfg.HTTP.AllowInsecureAuthLoopback}
+	for _, s := range cfg.HTTP.TrustedProxies {
+		pre, err := config.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("http.trusted_proxies: %w", err)
+		}
+		p.TrustedProxies = append(p.TrustedProxies, pre)
+	}
+	return p, nil
 }
