@@ -185,11 +185,9 @@ func TestLimitRefusedLiteralNotExecuted(t *testing.T) {
 	if len(ran) > 0 {
 		// go-imap v2.0.0-beta.8 answers TOOBIG before reading a
 		// non-synchronizing literal and then parses the literal's bytes
-		// as commands. Known and reported (issue 11); the fix belongs in
-		// go-imap (discard the literal or close the connection) or in the
-		// door (stop advertising LITERAL+). Until then this test reports
-		// the defect as a skip instead of failing every run.
-		t.Skipf("KNOWN DEFECT: lines of a refused LITERAL+ APPEND ran as commands: %q", ran)
+		// as commands (issue 11); the door's literal guard refuses the
+		// literal itself and closes the connection (imap/literal_guard.go).
+		t.Fatalf("lines of a refused LITERAL+ APPEND ran as commands: %q", ran)
 	}
 }
 

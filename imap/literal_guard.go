@@ -1,0 +1,603 @@
+package imap
+
+import (
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"sync"
+
+	"github.com/emersion/go-imap/v2/imapserver"
+)
+
+// The literal guard sits between a client connection (after TLS) and
+// go-imap, because go-imap v2.0.0-beta.8 mishandles a non-synchronizing
+// literal (RFC 7888 LITERAL+) that it does not read: when it refuses one
+// (over APPENDLIMIT, over 4096 bytes outside APPEND) or gives up on the
+// command before the literal (a syntax error), it goes on to parse the
+// literal's bytes as commands, so mail content would run as commands
+// (issue 11). RFC 7888 §4 leaves the server two choices for a literal it
+// will not take: read and discard it, or close the connection. The guard
+// follows the command stream just far enough to know where literals are
+// and:
+//   - refuses a non-synchronizing literal over the limit itself (tagged
+//     NO or BAD [TOOBIG], then BYE) and closes the connection without
+//     passing the announcement or the literal to go-imap;
+//   - holds back the bytes after every other literal announcement until
+//     go-imap asks for more: by then it has either answered the command
+//     (it will not read the literal: the guard discards a small one and
+//     closes the connection for a large one), sent "+" (a synchronizing
+//     literal it accepts) or written nothing (it is reading the literal).
+//
+// Literal bytes are only counted, never scanned or copied, so a 50 MB
+// APPEND costs next to nothing; command lines are scanned byte by byte,
+// and go-imap bounds them at 50 KiB.
+
+const (
+	// bufferedLiteralLimit is go-imap's limit for a literal it buffers (any
+	// literal but APPEND's message; imapserver.Conn.checkBufferedLiteral).
+	bufferedLiteralLimit = 4096
+	// discardLimit is the largest literal go-imap gave up on that the
+	// guard reads and throws away; past it the connection is closed.
+	discardLimit = 64 << 10
+	// commandHeadMax is how much of a command's first line is kept to know
+	// its tag and name.
+	commandHeadMax = 128
+)
+
+// scanMode is what the next client bytes are.
+type scanMode uint8
+
+const (
+	scanLine    scanMode = iota // a command line
+	scanLiteral                 // literal data go-imap reads
+	scanDiscard                 // literal data go-imap does not read
+	scanOff                     // TLS records after STARTTLS: not followed
+)
+
+// headerState follows a possible literal announcement at the end of a
+// line: "{" digits ["+"] "}" [SP] [CR] LF, as imapwire.Decoder reads it.
+type headerState uint8
+
+const (
+	hdrNone   headerState = iota
+	hdrOpen               // "{"
+	hdrDigits             // "{" digits
+	hdrPlus               // "{" digits "+"
+	hdrClose              // ... "}"
+	hdrSpace              // ... "}" SP
+	hdrCR                 // ... "}" [SP] CR
+)
+
+// scanEvent is why scan stopped before the end of its input.
+type scanEvent uint8
+
+const (
+	evNone     scanEvent = iota
+	evLiteral            // a literal announcement ended; the guard decides how its bytes are read
+	evRefuse             // a non-synchronizing literal over the limit; the line was not passed on
+	evStartTLS           // a STARTTLS command ended; the bytes after it may be TLS
+)
+
+// pendingLiteral is an announced literal whose fate is not known yet.
+type pendingLiteral struct {
+	size    int64 // math.MaxInt64 when the digits overflow
+	nonSync bool
+	limit   int64
+}
+
+// literalScanner follows the client's side of an IMAP connection (RFC 9051
+// §4.3 literals, RFC 7888 non-synchronizing literals). It is fed the bytes
+// in order and says where a literal announcement ends; the guard tells it
+// what go-imap did with the literal.
+type literalScanner struct {
+	appendLimit int64
+
+	mode      scanMode
+	remaining int64 // bytes left in the literal (scanLiteral, scanDiscard)
+
+	// The current command.
+	newCommand bool // the next byte starts a command
+	firstLine  bool // the current line is the command's first
+	head       [commandHeadMax]byte
+	headLen    int
+
+	// The current line.
+	lineLen   int64
+	braceAt   int64 // offset in the line of the last "{"
+	quoted    bool  // inside a quoted string (imapwire.Decoder.Quoted reads across CRLF)
+	escaped   bool  // after a backslash inside a quoted string
+	hdr       headerState
+	hdrSize   int64
+	hdrDigits int
+
+	pending pendingLiteral
+}
+
+func newLiteralScanner(appendLimit int64) *literalScanner {
+	return &literalScanner{appendLimit: appendLimit, newCommand: true}
+}
+
+// scan consumes b up to an event and returns how many bytes go-imap may
+// have now. For evRefuse n counts only the bytes before the refused
+// command line's start in b.
+func (sc *literalScanner) scan(b []byte) (n int, ev scanEvent) {
+	i := 0
+	for i < len(b) {
+		switch sc.mode {
+		case scanOff:
+			return len(b), evNone
+		case scanLiteral:
+			take := int64(len(b) - i)
+			if take >= sc.remaining {
+				take = sc.remaining
+				sc.mode = scanLine
+			}
+			sc.remaining -= take
+			i += int(take)
+			continue
+		case scanDiscard:
+			// The guard drops these bytes before scanning.
+			panic("imap: literal scanner fed discarded bytes")
+		}
+		lineStart := i
+		if sc.lineLen > 0 {
+			lineStart = 0 // the line began in an earlier read
+		}
+		for ; i < len(b); i++ {
+			c := b[i]
+			if sc.newCommand {
+				sc.newCommand, sc.firstLine, sc.headLen = false, true, 0
+				sc.resetLine()
+			}
+			if sc.firstLine && sc.headLen < len(sc.head) {
+				sc.head[sc.headLen] = c
+				sc.headLen++
+			}
+			sc.lineLen++
+			if sc.quoted {
+				switch {
+				case sc.escaped:
+					sc.escaped = false
+				case c == '\\':
+					sc.escaped = true
+				case c == '"':
+					sc.quoted = false
+				}
+				continue
+			}
+			switch c {
+			case '"':
+				sc.quoted = true
+				sc.hdr = hdrNone
+				continue
+			case '\n':
+				i++
+				if ev := sc.lineEnd(); ev != evNone {
+					if ev == evRefuse {
+						return lineStart, ev
+					}
+					return i, ev
+				}
+				goto next
+			}
+			sc.headerByte(c)
+		}
+	next:
+	}
+	return len(b), evNone
+}
+
+// headerByte advances the announcement state by one byte of a line.
+func (sc *literalScanner) headerByte(c byte) {
+	switch {
+	case c == '{':
+		sc.hdr, sc.hdrSize, sc.hdrDigits = hdrOpen, 0, 0
+		sc.braceAt = sc.lineLen - 1
+	case c >= '0' && c <= '9' && (sc.hdr == hdrOpen || sc.hdr == hdrDigits):
+		sc.hdr = hdrDigits
+		sc.hdrDigits++
+		d := int64(c - '0')
+		if sc.hdrSize > (math.MaxInt64-d)/10 {
+			sc.hdrSize = math.MaxInt64 // saturate: over every limit
+		} else {
+			sc.hdrSize = sc.hdrSize*10 + d
+		}
+	case c == '+' && sc.hdr == hdrDigits:
+		sc.hdr = hdrPlus
+	case c == '}' && (sc.hdr == hdrDigits || sc.hdr == hdrPlus):
+		sc.pending.nonSync = sc.hdr == hdrPlus
+		sc.hdr = hdrClose
+	case c == ' ' && sc.hdr == hdrClose:
+		sc.hdr = hdrSpace
+	case c == '\r' && (sc.hdr == hdrClose || sc.hdr == hdrSpace):
+		sc.hdr = hdrCR
+	default:
+		sc.hdr = hdrNone
+	}
+}
+
+// lineEnd handles a LF outside a quoted string.
+func (sc *literalScanner) lineEnd() scanEvent {
+	switch sc.hdr {
+	case hdrClose, hdrSpace, hdrCR:
+	default:
+		startTLS := sc.firstLine && bytes.EqualFold(sc.name(), []byte("STARTTLS"))
+		sc.newCommand = true
+		if startTLS {
+			return evStartTLS
+		}
+		return evNone
+	}
+	sc.pending.size = sc.hdrSize
+	sc.pending.limit = sc.literalLimit()
+	sc.firstLine = false
+	sc.resetLine()
+	if sc.pending.nonSync && sc.pending.size > sc.pending.limit {
+		return evRefuse
+	}
+	return evLiteral
+}
+
+func (sc *literalScanner) resetLine() {
+	sc.lineLen, sc.braceAt, sc.quoted, sc.escaped, sc.hdr = 0, -1, false, false, hdrNone
+}
+
+// literalLimit is the largest literal go-imap reads at this place: the
+// APPENDLIMIT for APPEND's message, 4096 bytes for anything it buffers
+// (APPEND's mailbox name is the literal right after "tag APPEND ").
+func (sc *literalScanner) literalLimit() int64 {
+	tag, name := sc.tag(), sc.name()
+	if !bytes.EqualFold(name, []byte("APPEND")) {
+		return bufferedLiteralLimit
+	}
+	if sc.firstLine && sc.braceAt == int64(len(tag)+1+len(name)+1) {
+		return bufferedLiteralLimit
+	}
+	return sc.appendLimit
+}
+
+// tag is the current command's tag (empty while unknown).
+func (sc *literalScanner) tag() []byte {
+	h := sc.head[:sc.headLen]
+	sp := bytes.IndexByte(h, ' ')
+	if sp <= 0 {
+		return nil
+	}
+	return h[:sp]
+}
+
+// name is the current command's name (empty while unknown or cut off).
+func (sc *literalScanner) name() []byte {
+	h := sc.head[:sc.headLen]
+	sp := bytes.IndexByte(h, ' ')
+	if sp <= 0 {
+		return nil
+	}
+	rest := h[sp+1:]
+	end := bytes.IndexAny(rest, " \r\n")
+	if end < 0 {
+		return nil
+	}
+	return rest[:end]
+}
+
+// The guard's verdicts on the pending literal.
+
+// accept: go-imap reads the literal.
+func (sc *literalScanner) accept() {
+	sc.mode, sc.remaining = scanLiteral, sc.pending.size
+	if sc.remaining == 0 {
+		sc.mode = scanLine
+	}
+}
+
+// discard: go-imap answered the command without reading the literal.
+func (sc *literalScanner) discard() {
+	sc.mode, sc.remaining, sc.newCommand = scanDiscard, sc.pending.size, true
+	if sc.remaining == 0 {
+		sc.mode = scanLine
+	}
+}
+
+// notSent: a synchronizing literal go-imap refused; the client does not
+// send it, and the next line is a new command.
+func (sc *literalScanner) notSent() { sc.newCommand = true }
+
+// dropDiscarded removes the discarded literal bytes at the start of b and
+// returns what is left.
+func (sc *literalScanner) dropDiscarded(b []byte) []byte {
+	if sc.mode != scanDiscard {
+		return b
+	}
+	d := min(int64(len(b)), sc.remaining)
+	sc.remaining -= d
+	if sc.remaining == 0 {
+		sc.mode = scanLine
+	}
+	return b[d:]
+}
+
+// outWatch looks at what go-imap writes while a literal (or STARTTLS) is
+// pending: a continuation request, or the command's tagged response.
+type outWatch struct {
+	active bool
+	tag    []byte
+	pos    int // bytes of the current output line seen, capped
+	// whether the current line can still be "+", "<tag> " or "<tag> OK"
+	cont, tagged bool
+
+	sawCont, sawTagged, sawTaggedOK bool
+}
+
+func (w *outWatch) start(tag []byte) {
+	*w = outWatch{active: true, tag: append(w.tag[:0], tag...)}
+}
+
+func (w *outWatch) feed(p []byte) {
+	for _, c := range p {
+		if w.pos == 0 {
+			w.cont, w.tagged = c == '+', len(w.tag) > 0
+		}
+		switch {
+		case c == '\n':
+			w.pos = 0
+			continue
+		case w.pos == 0 && w.cont:
+			w.sawCont = true
+		}
+		if w.tagged {
+			switch {
+			case w.pos < len(w.tag):
+				w.tagged = c == w.tag[w.pos]
+			case w.pos == len(w.tag):
+				w.tagged = c == ' '
+				w.sawTagged = w.sawTagged || w.tagged
+			case w.pos == len(w.tag)+1:
+				w.tagged = c == 'O' || c == 'o'
+			case w.pos == len(w.tag)+2:
+				w.sawTaggedOK = w.sawTaggedOK || c == 'K' || c == 'k'
+				w.tagged = false
+			}
+		}
+		if w.pos < len(w.tag)+3 {
+			w.pos++
+		}
+	}
+}
+
+// errLiteralRefused ends go-imap's reading after the guard closed the
+// connection; it wraps net.ErrClosed so go-imap does not log it as a
+// failure.
+var errLiteralRefused = fmt.Errorf("imap: non-synchronizing literal refused: %w", net.ErrClosed)
+
+// literalGuard is a net.Conn (in plain text: above TLS) whose reads go
+// through a literalScanner. Only go-imap's connection goroutine reads;
+// writes may come from others (a shutdown BYE).
+type literalGuard struct {
+	net.Conn
+	log *slog.Logger
+	sc  *literalScanner
+
+	// Bytes read past a literal announcement, held until go-imap shows
+	// how it reads them; pendingBuf is reused.
+	pending, pendingBuf []byte
+	deferredErr         error     // a read error that came with held bytes
+	refused             bool      // a refusal is due at the next Read
+	awaiting            scanEvent // what the held bytes wait on
+	readErr             error     // sticky: the guard closed the connection
+
+	mu    sync.Mutex // guards watch
+	watch outWatch
+	wmu   sync.Mutex // serialises writes: go-imap's and the guard's own
+}
+
+func newLiteralGuard(c net.Conn, appendLimit int64, log *slog.Logger) *literalGuard {
+	return &literalGuard{Conn: c, log: log, sc: newLiteralScanner(appendLimit)}
+}
+
+func (g *literalGuard) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	if g.watch.active {
+		g.watch.feed(p)
+	}
+	g.mu.Unlock()
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	return g.Conn.Write(p)
+}
+
+func (g *literalGuard) Read(p []byte) (int, error) {
+	if g.readErr != nil {
+		return 0, g.readErr
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	g.mu.Lock()
+	deciding, w := g.watch.active, g.watch
+	g.watch.active = false
+	g.mu.Unlock()
+	if deciding {
+		if err := g.decide(w); err != nil {
+			return 0, err
+		}
+	}
+	for {
+		if g.refused {
+			return 0, g.refuse()
+		}
+		var n int
+		var err error
+		fromPending := len(g.pending) > 0
+		if fromPending {
+			n = copy(p, g.pending)
+			g.pending = g.pending[n:]
+		} else {
+			if g.deferredErr != nil {
+				err, g.deferredErr = g.deferredErr, nil
+				return 0, err
+			}
+			n, err = g.Conn.Read(p)
+			if n == 0 {
+				return 0, err
+			}
+		}
+		if g.sc.mode == scanDiscard {
+			rest := g.sc.dropDiscarded(p[:n])
+			n = copy(p, rest)
+			if n == 0 {
+				if err != nil {
+					return 0, err
+				}
+				continue
+			}
+		}
+		k, ev := g.sc.scan(p[:n])
+		switch ev {
+		case evLiteral, evStartTLS:
+			g.hold(p[k:n], fromPending)
+			if err != nil {
+				g.deferredErr, err = err, nil
+			}
+			g.awaiting = ev
+			g.mu.Lock()
+			g.watch.start(g.sc.tag())
+			g.mu.Unlock()
+		case evRefuse:
+			g.refused = true
+			if k == 0 {
+				return 0, g.refuse()
+			}
+			err = nil
+		}
+		return k, err
+	}
+}
+
+// hold keeps b (read but not passed on) for the next Read.
+func (g *literalGuard) hold(b []byte, fromPending bool) {
+	if len(b) == 0 {
+		return
+	}
+	if fromPending {
+		// b is a copy of what pending held just before its current start.
+		g.pending = unread(g.pendingBuf, g.pending, len(b))
+		return
+	}
+	g.pendingBuf = append(g.pendingBuf[:0], b...)
+	g.pending = g.pendingBuf
+}
+
+// unread moves the start of rest (a tail of buf) back by n bytes.
+func unread(buf, rest []byte, n int) []byte {
+	return buf[len(buf)-len(rest)-n:]
+}
+
+// decide tells the scanner what go-imap did with the pending literal,
+// from what it wrote since the announcement.
+func (g *literalGuard) decide(w outWatch) error {
+	sc := g.sc
+	if g.awaiting == evStartTLS {
+		// After a tagged OK the client speaks TLS, which go-imap
+		// terminates: the guard cannot follow any further.
+		if w.sawTaggedOK {
+			sc.mode = scanOff
+			g.log.Debug("literal guard off after STARTTLS")
+		}
+		return nil
+	}
+	lit := sc.pending
+	switch {
+	case lit.nonSync && !w.sawTagged:
+		sc.accept() // go-imap is reading it
+	case lit.nonSync && lit.size <= discardLimit:
+		g.log.Info("discarding a non-synchronizing literal go-imap did not read", "size", lit.size)
+		sc.discard()
+	case lit.nonSync:
+		g.log.Info("closing: go-imap did not read a large non-synchronizing literal", "size", lit.size)
+		g.closeWith("* BYE [TOOBIG] The literal was not read; closing the connection\r\n")
+		return g.readErr
+	case w.sawCont && lit.size <= lit.limit:
+		sc.accept()
+	case w.sawTagged:
+		sc.notSent()
+	default:
+		// go-imap reads on without a continuation: the bytes are not a
+		// literal to it either.
+	}
+	return nil
+}
+
+// refuse answers a refused non-synchronizing literal (RFC 7888 §4: tagged
+// [TOOBIG], then the connection is closed instead of reading the literal).
+func (g *literalGuard) refuse() error {
+	lit, tag := g.sc.pending, g.sc.tag()
+	kind := "BAD"
+	text := fmt.Sprintf("Non-synchronizing literals are limited to %d bytes here", lit.limit)
+	if bytes.EqualFold(g.sc.name(), []byte("APPEND")) && lit.limit == g.sc.appendLimit {
+		kind, text = "NO", fmt.Sprintf("Message is larger than APPENDLIMIT (%d bytes)", lit.limit)
+	}
+	var resp []byte
+	if validTag(tag) {
+		resp = fmt.Appendf(resp, "%s %s [TOOBIG] %s\r\n", tag, kind, text)
+	}
+	resp = append(resp, "* BYE [TOOBIG] Refused literal not read; closing the connection\r\n"...)
+	g.log.Info("refused a non-synchronizing literal over the limit",
+		"command", string(g.sc.name()), "size", lit.size, "limit", lit.limit)
+	g.closeWith(string(resp))
+	return g.readErr
+}
+
+// closeWith writes the last words and closes the connection; go-imap's
+// next read fails.
+func (g *literalGuard) closeWith(resp string) {
+	g.wmu.Lock()
+	_, _ = g.Conn.Write([]byte(resp))
+	g.wmu.Unlock()
+	_ = g.Conn.Close()
+	g.readErr = errLiteralRefused
+}
+
+// validTag is whether tag can be echoed in a response (RFC 9051 tag:
+// ASTRING-CHAR except "+").
+func validTag(tag []byte) bool {
+	if len(tag) == 0 {
+		return false
+	}
+	for _, c := range tag {
+		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`(){%*"\+`), c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// guardTLS is the go-imap server for connections whose TLS the door
+// terminates itself (implicit TLS) so that the guard reads plain text:
+// go-imap sees no *tls.Conn, so it must allow authentication without
+// one and offer no STARTTLS.
+type guardTLS struct {
+	lib *imapserver.Server
+	ln  *chanListener
+}
+
+// startGuardTLS starts the go-imap server for guarded TLS connections.
+func (s *Server) startGuardTLS(opts *imapserver.Options) guardTLS {
+	opts.InsecureAuth, opts.TLSConfig = true, nil
+	g := guardTLS{lib: imapserver.New(opts), ln: newChanListener()}
+	s.startLib(g.lib, g.ln)
+	return g
+}
+
+// guard wraps a connection in the literal guard; a TLS connection goes to
+// the guarded-TLS go-imap server.
+func (s *Server) guard(c net.Conn, target *chanListener) (net.Conn, *chanListener) {
+	g := newLiteralGuard(c, s.opts.AppendLimit, s.log.With("remote", addrOf(c.RemoteAddr()).String()))
+	if _, isTLS := c.(*tls.Conn); isTLS {
+		return g, s.guardedTLS.ln
+	}
+	return g, target
+}
