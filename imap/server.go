@@ -107,6 +107,7 @@ type Server struct {
 	// other (used only for loopback plain connections when allowed) does not.
 	secure, loose     *imapserver.Server
 	secureLn, looseLn *chanListener
+	guardedTLS        guardTLS // implicit TLS, terminated below the literal guard
 
 	baseCtx context.Context
 	cancel  context.CancelFunc
@@ -174,6 +175,7 @@ func New(opts Options) (*Server, error) {
 		s.looseLn = newChanListener()
 		s.startLib(s.loose, s.looseLn)
 	}
+	s.guardedTLS = s.startGuardTLS(libOpts(true))
 	return s, nil
 }
 
@@ -291,6 +293,7 @@ func (s *Server) dispatch(conn net.Conn, implicitTLS bool) {
 	if s.looseLn != nil && !implicitTLS && !alreadyTLS && isLoopback(conn.RemoteAddr()) {
 		target = s.looseLn
 	}
+	c, target = s.guard(c, target) // issue 11: literals go-imap does not read
 	if !target.deliver(c) {
 		_ = c.Close()
 	}
@@ -350,6 +353,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 	}
 	s.secureLn.Close()
+	s.guardedTLS.ln.Close()
 	if s.looseLn != nil {
 		s.looseLn.Close()
 	}
