@@ -27,7 +27,9 @@ import (
 	"github.com/pochta/pochta/api"
 	"github.com/pochta/pochta/directory"
 	"github.com/pochta/pochta/imap"
+	"github.com/pochta/pochta/internal/connlimit"
 	"github.com/pochta/pochta/internal/delivery"
+	"github.com/pochta/pochta/internal/httpguard"
 	"github.com/pochta/pochta/internal/obs"
 	"github.com/pochta/pochta/internal/testutil/pgtest"
 	"github.com/pochta/pochta/internal/testutil/testenv"
@@ -66,6 +68,12 @@ type worldOptions struct {
 	// authentication from loopback addresses on every door.
 	insecureLoopback bool
 	maxConnsPerIP    int
+	// maxConns is the total connection cap of each SMTP server, IMAP and
+	// POP3 (0: none).
+	maxConns int
+	// httpMaxConnsPerIP and httpMaxConns limit the HTTP listeners
+	// together, as cmd/pochta's serve.go does (0: none).
+	httpMaxConnsPerIP, httpMaxConns int
 	// idleTimeout is IMAP's and POP3's idle timeout and SMTP's read
 	// (command) timeout.
 	idleTimeout     time.Duration
@@ -73,6 +81,10 @@ type worldOptions struct {
 	maxRecipients   int
 	appendLimit     int64
 	maxBodyBytes    int64
+	// minBodyRate and bodyGrace are the HTTP body minimum rate; zero
+	// means cmd's defaults (1 KiB/s after 10 s).
+	minBodyRate int64
+	bodyGrace   time.Duration
 	// remap rewrites the client address doors see, by the loopback address
 	// a test dials from (127.0.0.9 → 2001:db8::9, say), so IPv6 /64
 	// grouping and non-loopback clients can be tried on loopback.
@@ -173,7 +185,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	// SMTP: MX, submission with STARTTLS, submission over implicit TLS.
 	smtpOpts := smtp.Options{
 		Hostname: "mx.example.com", Deliverer: env.Deliverer, Directory: w.dir, Store: env.Store, TLS: serverTLS,
-		MaxMessageBytes: o.maxMessageBytes, MaxRecipients: o.maxRecipients, MaxConnsPerIP: o.maxConnsPerIP,
+		MaxMessageBytes: o.maxMessageBytes, MaxRecipients: o.maxRecipients, MaxConnsPerIP: o.maxConnsPerIP, MaxConns: o.maxConns,
 		ReadTimeout: o.idleTimeout, DataTimeout: o.idleTimeout,
 		AllowInsecureAuthLoopback: o.insecureLoopback,
 		Logger:                    logger, Metrics: w.metrics, Throttle: w.throttle,
@@ -206,7 +218,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	im, err := imap.New(imap.Options{
 		Store: env.Store, Directory: w.dir, Deliverer: env.Deliverer, TLS: serverTLS,
 		Logger: logger, Metrics: w.metrics, Throttle: w.throttle,
-		AppendLimit: o.appendLimit, MaxConnsPerIP: o.maxConnsPerIP, IdleTimeout: o.idleTimeout,
+		AppendLimit: o.appendLimit, MaxConnsPerIP: o.maxConnsPerIP, MaxConns: o.maxConns, IdleTimeout: o.idleTimeout,
 		AllowInsecureAuthLoopback: o.insecureLoopback,
 	})
 	if err != nil {
@@ -225,7 +237,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	p3, err := pop3.New(pop3.Options{
 		Store: env.Store, Directory: w.dir, TLS: serverTLS, Hostname: "mx.example.com",
 		Logger: logger, Metrics: w.metrics, Throttle: w.throttle,
-		IdleTimeout: o.idleTimeout, MaxConnsPerIP: o.maxConnsPerIP,
+		IdleTimeout: o.idleTimeout, MaxConnsPerIP: o.maxConnsPerIP, MaxConns: o.maxConns,
 		AllowInsecureAuthLoopback: o.insecureLoopback, AuthFailureDelay: -1,
 	})
 	if err != nil {
@@ -244,9 +256,11 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Use(recoverMiddleware(w.metrics, logger))
+	transport := &httpguard.Policy{AllowInsecureLoopback: o.insecureLoopback}
+	e.IPExtractor = transport.ExtractIP
 	a, err := api.New(api.Options{
 		Store: env.Store, Local: env.Dir, Directory: w.dir, Logger: logger, Metrics: w.metrics,
-		Throttle: w.throttle, MaxBodyBytes: o.maxBodyBytes,
+		Throttle: w.throttle, MaxBodyBytes: o.maxBodyBytes, Transport: transport,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +283,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 			}
 			return s, nil
 		},
-		Hostname: "mx.example.com", MaxBodyBytes: o.maxBodyBytes, AllowInsecureLoopback: o.insecureLoopback,
+		Hostname: "mx.example.com", MaxBodyBytes: o.maxBodyBytes, Transport: transport,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -278,22 +292,34 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	shutdown("mapi", ms.Shutdown)
 	wm, err := web.New(web.Options{
 		Store: env.Store, Directory: w.dir, Deliverer: env.Deliverer, Logger: logger, Metrics: w.metrics,
-		Throttle: w.throttle, Hostname: "mx.example.com", MaxMessageBytes: o.maxMessageBytes,
+		Throttle: w.throttle, Hostname: "mx.example.com", MaxMessageBytes: o.maxMessageBytes, Transport: transport,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wm.Mount(e)
 	shutdown("web", wm.Shutdown)
+	// As serve.go: one connection count for both listeners, a 503 on
+	// plain HTTP, a close below TLS.
+	httpLimit := connlimit.New(o.httpMaxConnsPerIP, o.httpMaxConns)
 	for _, tlsOn := range []bool{false, true} {
 		ln := listen()
-		hs := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+		limitOpts := connlimit.ListenerOptions{Door: obs.DoorHTTP, Metrics: w.metrics, Logger: logger}
+		minRate, grace := o.minBodyRate, o.bodyGrace
+		if minRate == 0 {
+			minRate = 1024
+		}
+		if grace == 0 {
+			grace = 10 * time.Second
+		}
+		hs := &http.Server{Handler: httpguard.MinBodyRate(e, minRate, grace), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		if tlsOn {
 			w.httpsAddr = ln.Addr().String()
-			go hs.Serve(tls.NewListener(ln, serverTLS))
+			go hs.Serve(tls.NewListener(connlimit.NewListener(ln, httpLimit, limitOpts), serverTLS))
 		} else {
 			w.httpAddr = ln.Addr().String()
-			go hs.Serve(ln)
+			limitOpts.Reply = connlimit.HTTPRefusal
+			go hs.Serve(connlimit.NewListener(ln, httpLimit, limitOpts))
 		}
 		shutdown("http", hs.Shutdown)
 	}
