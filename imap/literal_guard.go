@@ -2,12 +2,15 @@ package imap
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2/imapserver"
 )
@@ -54,7 +57,6 @@ const (
 	scanLine    scanMode = iota // a command line
 	scanLiteral                 // literal data go-imap reads
 	scanDiscard                 // literal data go-imap does not read
-	scanOff                     // TLS records after STARTTLS: not followed
 )
 
 // headerState follows a possible literal announcement at the end of a
@@ -78,7 +80,7 @@ const (
 	evNone     scanEvent = iota
 	evLiteral            // a literal announcement ended; the guard decides how its bytes are read
 	evRefuse             // a non-synchronizing literal over the limit; the line was not passed on
-	evStartTLS           // a STARTTLS command ended; the bytes after it may be TLS
+	evStartTLS           // a STARTTLS command line ended; it was not passed on
 )
 
 // pendingLiteral is an announced literal whose fate is not known yet.
@@ -94,6 +96,11 @@ type pendingLiteral struct {
 // what go-imap did with the literal.
 type literalScanner struct {
 	appendLimit int64
+	// startTLS makes a STARTTLS command an event (the guard does STARTTLS).
+	startTLS bool
+	// lineEndAt is, after evRefuse or evStartTLS, the offset in scan's
+	// input just past the line's LF.
+	lineEndAt int
 
 	mode      scanMode
 	remaining int64 // bytes left in the literal (scanLiteral, scanDiscard)
@@ -127,8 +134,6 @@ func (sc *literalScanner) scan(b []byte) (n int, ev scanEvent) {
 	i := 0
 	for i < len(b) {
 		switch sc.mode {
-		case scanOff:
-			return len(b), evNone
 		case scanLiteral:
 			take := int64(len(b) - i)
 			if take >= sc.remaining {
@@ -176,10 +181,11 @@ func (sc *literalScanner) scan(b []byte) (n int, ev scanEvent) {
 			case '\n':
 				i++
 				if ev := sc.lineEnd(); ev != evNone {
-					if ev == evRefuse {
-						return lineStart, ev
+					if ev == evLiteral {
+						return i, ev
 					}
-					return i, ev
+					sc.lineEndAt = i
+					return lineStart, ev
 				}
 				goto next
 			}
@@ -224,7 +230,7 @@ func (sc *literalScanner) lineEnd() scanEvent {
 	switch sc.hdr {
 	case hdrClose, hdrSpace, hdrCR:
 	default:
-		startTLS := sc.firstLine && bytes.EqualFold(sc.name(), []byte("STARTTLS"))
+		startTLS := sc.startTLS && sc.firstLine && bytes.EqualFold(sc.name(), []byte("STARTTLS"))
 		sc.newCommand = true
 		if startTLS {
 			return evStartTLS
@@ -378,24 +384,39 @@ var errLiteralRefused = fmt.Errorf("imap: non-synchronizing literal refused: %w"
 // writes may come from others (a shutdown BYE).
 type literalGuard struct {
 	net.Conn
+	srv *Server
 	log *slog.Logger
 	sc  *literalScanner
 
-	// Bytes read past a literal announcement, held until go-imap shows
-	// how it reads them; pendingBuf is reused.
+	// Bytes read but not passed on yet, held until go-imap shows how it
+	// reads them; pendingBuf is reused. The first passOn bytes of pending
+	// were scanned already.
 	pending, pendingBuf []byte
-	deferredErr         error     // a read error that came with held bytes
-	refused             bool      // a refusal is due at the next Read
-	awaiting            scanEvent // what the held bytes wait on
-	readErr             error     // sticky: the guard closed the connection
+	passOn              int
+	deferredErr         error // a read error that came with held bytes
+	refused             bool  // a refusal is due at the next Read
+	startTLS            bool  // a STARTTLS command is held
+	readErr             error // sticky: the guard closed the connection
 
-	mu    sync.Mutex // guards watch
+	// handoff is the connection after STARTTLS, for the guarded-TLS
+	// go-imap server once go-imap is done with this one.
+	handoff   *literalGuard
+	closeOnce sync.Once
+
+	mu    sync.Mutex // guards watch and dropGreeting
 	watch outWatch
-	wmu   sync.Mutex // serialises writes: go-imap's and the guard's own
+	// dropGreeting: go-imap's greeting after a STARTTLS handoff is not
+	// sent (the client expects none).
+	dropGreeting bool
+	wmu          sync.Mutex // serialises writes: go-imap's and the guard's own
 }
 
-func newLiteralGuard(c net.Conn, appendLimit int64, log *slog.Logger) *literalGuard {
-	return &literalGuard{Conn: c, log: log, sc: newLiteralScanner(appendLimit)}
+func (s *Server) newLiteralGuard(c net.Conn) *literalGuard {
+	g := &literalGuard{Conn: c, srv: s, sc: newLiteralScanner(s.opts.AppendLimit),
+		log: s.log.With("remote", addrOf(c.RemoteAddr()).String())}
+	_, isTLS := c.(*tls.Conn)
+	g.sc.startTLS = !isTLS && s.opts.TLS != nil
+	return g
 }
 
 func (g *literalGuard) Write(p []byte) (int, error) {
@@ -403,10 +424,38 @@ func (g *literalGuard) Write(p []byte) (int, error) {
 	if g.watch.active {
 		g.watch.feed(p)
 	}
+	skip := 0
+	if g.dropGreeting {
+		if !bytes.HasPrefix(p, []byte("* OK ")) {
+			g.dropGreeting = false // a BYE greeting (a limit) is sent
+		} else if nl := bytes.IndexByte(p, '\n'); nl >= 0 {
+			skip, g.dropGreeting = nl+1, false
+		}
+	}
 	g.mu.Unlock()
+	if skip == len(p) {
+		return len(p), nil
+	}
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
-	return g.Conn.Write(p)
+	n, err := g.Conn.Write(p[skip:])
+	return skip + n, err
+}
+
+func (g *literalGuard) Close() error {
+	var err error
+	g.closeOnce.Do(func() {
+		if g.handoff == nil {
+			err = g.Conn.Close()
+			return
+		}
+		// go-imap is done with the connection before TLS: the one after
+		// TLS goes to the guarded-TLS server.
+		if !g.srv.guardedTLS.ln.deliver(g.handoff) {
+			err = g.handoff.Close()
+		}
+	})
+	return err
 }
 
 func (g *literalGuard) Read(p []byte) (int, error) {
@@ -415,6 +464,12 @@ func (g *literalGuard) Read(p []byte) (int, error) {
 	}
 	if len(p) == 0 {
 		return 0, nil
+	}
+	if g.startTLS {
+		g.startTLS = false
+		if err := g.doStartTLS(); err != nil || g.handoff != nil {
+			return 0, err
+		}
 	}
 	g.mu.Lock()
 	deciding, w := g.watch.active, g.watch
@@ -445,7 +500,14 @@ func (g *literalGuard) Read(p []byte) (int, error) {
 				return 0, err
 			}
 		}
-		if g.sc.mode == scanDiscard {
+		scanned := 0
+		if g.passOn > 0 {
+			scanned = min(n, g.passOn)
+			g.passOn -= scanned
+			if scanned == n {
+				return n, err
+			}
+		} else if g.sc.mode == scanDiscard {
 			rest := g.sc.dropDiscarded(p[:n])
 			n = copy(p, rest)
 			if n == 0 {
@@ -455,23 +517,32 @@ func (g *literalGuard) Read(p []byte) (int, error) {
 				continue
 			}
 		}
-		k, ev := g.sc.scan(p[:n])
+		k, ev := g.sc.scan(p[scanned:n])
+		k += scanned
 		switch ev {
-		case evLiteral, evStartTLS:
+		case evLiteral:
 			g.hold(p[k:n], fromPending)
-			if err != nil {
-				g.deferredErr, err = err, nil
-			}
-			g.awaiting = ev
 			g.mu.Lock()
 			g.watch.start(g.sc.tag())
 			g.mu.Unlock()
+		case evStartTLS:
+			// The command line and what follows wait for doStartTLS; the
+			// line's bytes were scanned.
+			g.hold(p[k:n], fromPending)
+			g.passOn = scanned + g.sc.lineEndAt - k
+			g.startTLS = true
 		case evRefuse:
 			g.refused = true
-			if k == 0 {
+			n = k
+		}
+		if k < n && err != nil {
+			g.deferredErr, err = err, nil
+		}
+		if k == 0 {
+			if ev == evRefuse {
 				return 0, g.refuse()
 			}
-			err = nil
+			return g.Read(p) // STARTTLS at the start of the read
 		}
 		return k, err
 	}
@@ -483,33 +554,18 @@ func (g *literalGuard) hold(b []byte, fromPending bool) {
 		return
 	}
 	if fromPending {
-		// b is a copy of what pending held just before its current start.
-		g.pending = unread(g.pendingBuf, g.pending, len(b))
+		// b is what pending held just before its current start.
+		g.pending = g.pendingBuf[len(g.pendingBuf)-len(g.pending)-len(b):]
 		return
 	}
 	g.pendingBuf = append(g.pendingBuf[:0], b...)
 	g.pending = g.pendingBuf
 }
 
-// unread moves the start of rest (a tail of buf) back by n bytes.
-func unread(buf, rest []byte, n int) []byte {
-	return buf[len(buf)-len(rest)-n:]
-}
-
 // decide tells the scanner what go-imap did with the pending literal,
 // from what it wrote since the announcement.
 func (g *literalGuard) decide(w outWatch) error {
-	sc := g.sc
-	if g.awaiting == evStartTLS {
-		// After a tagged OK the client speaks TLS, which go-imap
-		// terminates: the guard cannot follow any further.
-		if w.sawTaggedOK {
-			sc.mode = scanOff
-			g.log.Debug("literal guard off after STARTTLS")
-		}
-		return nil
-	}
-	lit := sc.pending
+	sc, lit := g.sc, g.sc.pending
 	switch {
 	case lit.nonSync && !w.sawTagged:
 		sc.accept() // go-imap is reading it
@@ -529,6 +585,81 @@ func (g *literalGuard) decide(w outWatch) error {
 		// literal to it either.
 	}
 	return nil
+}
+
+// doStartTLS carries out a held STARTTLS (RFC 9051 §6.2.1) below go-imap,
+// so that the guard goes on reading plain text: go-imap's own STARTTLS
+// would put TLS between the guard and itself. If go-imap would refuse the
+// command (the session is authenticated), the command is passed on.
+// Otherwise the connection after TLS is handed, as a new session, to the
+// guarded-TLS server, and this go-imap session ends.
+func (g *literalGuard) doStartTLS() error {
+	sess := g.srv.sessionOn(g)
+	if sess == nil || sess.accountID != 0 {
+		return nil // passOn lets go-imap answer
+	}
+	tag := g.sc.tag()
+	if !validTag(tag) {
+		return nil
+	}
+	// Cleartext sent after the command is TLS input to the handshake, as
+	// with go-imap's STARTTLS.
+	early := g.pending[g.passOn:]
+	g.pending, g.passOn = nil, 0
+	g.wmu.Lock()
+	_, err := g.Conn.Write(fmt.Appendf(nil, "%s OK Begin TLS negotiation now\r\n", tag))
+	g.wmu.Unlock()
+	if err != nil {
+		return fmt.Errorf("imap: STARTTLS: %w", err)
+	}
+	var below net.Conn = g.Conn
+	if len(early) > 0 {
+		below = &prefixedConn{Conn: g.Conn, prefix: append([]byte(nil), early...)}
+	}
+	tc := tls.Server(below, g.srv.opts.TLS)
+	ctx, cancel := context.WithTimeout(g.srv.baseCtx, startTLSTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		g.readErr = fmt.Errorf("imap: STARTTLS handshake: %w", net.ErrClosed)
+		_ = g.Conn.Close()
+		g.log.Debug("STARTTLS handshake failed", "err", err)
+		return g.readErr
+	}
+	next := g.srv.newLiteralGuard(tc)
+	next.dropGreeting = true
+	g.handoff = next
+	g.readErr = io.EOF // go-imap ends this session and closes g
+	return io.EOF
+}
+
+// startTLSTimeout bounds the TLS handshake after STARTTLS.
+const startTLSTimeout = 30 * time.Second
+
+// sessionOn finds the session on a connection.
+func (s *Server) sessionOn(c net.Conn) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sess := range s.sessions {
+		if sess.conn.NetConn() == c {
+			return sess
+		}
+	}
+	return nil
+}
+
+// prefixedConn reads prefix before the connection.
+type prefixedConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (c *prefixedConn) Read(p []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(p, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
 }
 
 // refuse answers a refused non-synchronizing literal (RFC 7888 §4: tagged
@@ -576,9 +707,9 @@ func validTag(tag []byte) bool {
 }
 
 // guardTLS is the go-imap server for connections whose TLS the door
-// terminates itself (implicit TLS) so that the guard reads plain text:
-// go-imap sees no *tls.Conn, so it must allow authentication without
-// one and offer no STARTTLS.
+// terminates itself (implicit TLS, and STARTTLS, see doStartTLS) so that
+// the guard reads plain text: go-imap sees no *tls.Conn, so it must allow
+// authentication without one and offer no STARTTLS.
 type guardTLS struct {
 	lib *imapserver.Server
 	ln  *chanListener
@@ -595,9 +726,8 @@ func (s *Server) startGuardTLS(opts *imapserver.Options) guardTLS {
 // guard wraps a connection in the literal guard; a TLS connection goes to
 // the guarded-TLS go-imap server.
 func (s *Server) guard(c net.Conn, target *chanListener) (net.Conn, *chanListener) {
-	g := newLiteralGuard(c, s.opts.AppendLimit, s.log.With("remote", addrOf(c.RemoteAddr()).String()))
 	if _, isTLS := c.(*tls.Conn); isTLS {
-		return g, s.guardedTLS.ln
+		return s.newLiteralGuard(c), s.guardedTLS.ln
 	}
-	return g, target
+	return s.newLiteralGuard(c), target
 }
