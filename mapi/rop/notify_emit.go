@@ -267,7 +267,7 @@ func (s *Session) messageObjectEvents(ctx context.Context, b *notifyBatch, t not
 					break // the source's subscription hears the expunge
 				}
 			}
-			if types&NotifyNewMail != 0 && oldMID == 0 && !assoc && c.Flags&(storage.FlagDraft|storage.FlagSeen) == 0 {
+			if types&NotifyNewMail != 0 && c.SourceMessageID == 0 && !assoc && c.Flags&(storage.FlagDraft|storage.FlagSeen) == 0 {
 				// MS-OXCNOTIF 2.2.1.4.1.2: NewMail carries the message's
 				// flags and class. A copy or move is not new mail.
 				d := msg(NotifyNewMail)
