@@ -74,7 +74,8 @@ func (a *dirAccount) account() *Account {
 
 // Local is the directory kept in Pochta's own database.
 type Local struct {
-	w, r *gorm.DB
+	w, r    *gorm.DB
+	durable func(ctx context.Context) error
 	// credCache remembers recently verified (login, password) pairs under a
 	// keyed hash, so a client that logs in every few seconds does not pay the
 	// argon2 cost each time. Password changes clear it.
@@ -96,6 +97,9 @@ type LocalOptions struct {
 	// CredentialCacheTTL is how long a verified password is remembered
 	// (0 = 2 minutes, negative = off).
 	CredentialCacheTTL time.Duration
+	// Durable, when set, makes what DB committed durable (the store's
+	// Sync, whose writer connection does not wait for the disk itself).
+	Durable func(ctx context.Context) error
 }
 
 // NewLocal opens the local directory, migrating its tables.
@@ -103,7 +107,7 @@ func NewLocal(ctx context.Context, opts LocalOptions) (*Local, error) {
 	if opts.ReadDB == nil {
 		opts.ReadDB = opts.DB
 	}
-	l := &Local{w: opts.DB, r: opts.ReadDB, credCache: map[string]credEntry{}, cacheTTL: opts.CredentialCacheTTL}
+	l := &Local{w: opts.DB, r: opts.ReadDB, durable: opts.Durable, credCache: map[string]credEntry{}, cacheTTL: opts.CredentialCacheTTL}
 	if l.cacheTTL == 0 {
 		l.cacheTTL = 2 * time.Minute
 	}
@@ -220,7 +224,9 @@ func (l *Local) AddDomain(ctx context.Context, name string) error {
 	if !ValidDomain(name) {
 		return fmt.Errorf("%w: domain %q", ErrInvalid, name)
 	}
-	err := l.w.WithContext(ctx).Create(&dirDomain{Name: name, CreatedAt: time.Now().UTC()}).Error
+	err := l.write(ctx, func(tx *gorm.DB) error {
+		return tx.Create(&dirDomain{Name: name, CreatedAt: time.Now().UTC()}).Error
+	})
 	if isUniqueViolation(err) {
 		return fmt.Errorf("directory: domain %s: %w", name, ErrExists)
 	}
@@ -237,7 +243,7 @@ func (l *Local) Domains(ctx context.Context) ([]string, error) {
 // DeleteDomain removes a domain; it must have no accounts, aliases or groups left.
 func (l *Local) DeleteDomain(ctx context.Context, name string) error {
 	name = NormalizeAddress(name)
-	return l.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return l.write(ctx, func(tx *gorm.DB) error {
 		for _, m := range []any{&dirAccount{}, &dirAlias{}, &dirGroup{}} {
 			var n int64
 			if err := tx.Model(m).Where("address LIKE ?", "%@"+name).Count(&n).Error; err != nil {
@@ -297,7 +303,7 @@ func (l *Local) AddAccount(ctx context.Context, na NewAccount) (*Account, error)
 	_, domain, _ := SplitAddress(addr)
 	a := dirAccount{Address: addr, DisplayName: strings.TrimSpace(na.DisplayName), PasswordHash: hash, Source: na.Source,
 		ExternalID: na.ExternalID, Title: na.Title, Department: na.Department, Phone: na.Phone, Office: na.Office, Company: na.Company}
-	err := l.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := l.write(ctx, func(tx *gorm.DB) error {
 		if err := l.addressFree(tx, addr); err != nil {
 			return err
 		}
@@ -445,13 +451,13 @@ func (l *Local) update(ctx context.Context, id int64, cols map[string]any) error
 	if res.RowsAffected == 0 {
 		return fmt.Errorf("directory: account %d: %w", id, ErrNotFound)
 	}
-	return nil
+	return l.sync(ctx)
 }
 
 // DeleteAccount removes an account with its aliases and group memberships.
 // The caller deletes the mailbox.
 func (l *Local) DeleteAccount(ctx context.Context, id int64) error {
-	err := l.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := l.write(ctx, func(tx *gorm.DB) error {
 		var a dirAccount
 		if err := tx.Where("id = ?", id).Take(&a).Error; err != nil {
 			return dbErr(err, "account")
@@ -589,7 +595,7 @@ func (l *Local) AddAlias(ctx context.Context, alias string, accountID int64) err
 	if !ValidAddress(alias) {
 		return fmt.Errorf("%w: alias %q", ErrInvalid, alias)
 	}
-	err := l.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := l.write(ctx, func(tx *gorm.DB) error {
 		if err := l.addressFree(tx, alias); err != nil {
 			return err
 		}
@@ -617,7 +623,7 @@ func (l *Local) DeleteAlias(ctx context.Context, alias string) error {
 	if res.RowsAffected == 0 {
 		return fmt.Errorf("directory: alias %s: %w", alias, ErrNotFound)
 	}
-	return nil
+	return l.sync(ctx)
 }
 
 // Alias is an alias address and the account it delivers to.
@@ -673,7 +679,7 @@ func (l *Local) AddGroup(ctx context.Context, address, displayName string) error
 	if !ValidAddress(address) {
 		return fmt.Errorf("%w: group %q", ErrInvalid, address)
 	}
-	err := l.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := l.write(ctx, func(tx *gorm.DB) error {
 		if err := l.addressFree(tx, address); err != nil {
 			return err
 		}
@@ -688,7 +694,7 @@ func (l *Local) AddGroup(ctx context.Context, address, displayName string) error
 // DeleteGroup removes a group and its memberships.
 func (l *Local) DeleteGroup(ctx context.Context, address string) error {
 	address = NormalizeAddress(address)
-	return l.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return l.write(ctx, func(tx *gorm.DB) error {
 		res := tx.Delete(&dirGroup{}, "address = ?", address)
 		if res.Error != nil {
 			return res.Error
@@ -706,7 +712,7 @@ func (l *Local) AddGroupMember(ctx context.Context, group, member string) error 
 	if !ValidAddress(member) {
 		return fmt.Errorf("%w: member %q", ErrInvalid, member)
 	}
-	err := l.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := l.write(ctx, func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&dirGroup{}).Where("address = ?", group).Count(&n).Error; err != nil {
 			return err
@@ -731,7 +737,7 @@ func (l *Local) RemoveGroupMember(ctx context.Context, group, member string) err
 	if res.RowsAffected == 0 {
 		return fmt.Errorf("directory: member %s of %s: %w", member, group, ErrNotFound)
 	}
-	return nil
+	return l.sync(ctx)
 }
 
 // Groups lists the local groups with their direct members.
@@ -931,6 +937,25 @@ func (l *Local) Health(ctx context.Context) error {
 	}
 	if err := sdb.PingContext(ctx); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// write runs fn in a write transaction and returns once it is durable.
+func (l *Local) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if err := l.w.WithContext(ctx).Transaction(fn); err != nil {
+		return err
+	}
+	return l.sync(ctx)
+}
+
+// sync makes committed writes durable (see LocalOptions.Durable).
+func (l *Local) sync(ctx context.Context) error {
+	if l.durable == nil {
+		return nil
+	}
+	if err := l.durable(ctx); err != nil {
+		return fmt.Errorf("directory: %w", err)
 	}
 	return nil
 }

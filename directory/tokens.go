@@ -116,7 +116,7 @@ func (l *Local) CreateAPIToken(ctx context.Context, name, scope string) (string,
 	secretText := base64.RawURLEncoding.EncodeToString(secret[:])
 	row := dirAPIToken{Name: name, KeyID: hex.EncodeToString(keyID[:]), SecretHash: hashTokenSecret(secretText),
 		Scope: scope, CreatedAt: time.Now().UTC()}
-	err := l.w.WithContext(ctx).Create(&row).Error
+	err := l.write(ctx, func(tx *gorm.DB) error { return tx.Create(&row).Error })
 	if isUniqueViolation(err) {
 		return "", nil, fmt.Errorf("directory: token %q: %w", name, ErrExists)
 	}
@@ -209,5 +209,5 @@ func (l *Local) RevokeAPIToken(ctx context.Context, nameOrKeyID string) error {
 	if res.RowsAffected == 0 {
 		return fmt.Errorf("directory: token %q: %w", nameOrKeyID, ErrNotFound)
 	}
-	return nil
+	return l.sync(ctx)
 }

@@ -144,7 +144,14 @@ func (t *tree) lookup(name string) *mbox {
 
 func (t *tree) hasAnyChildren(id int64) bool { return len(t.children[id]) > 0 }
 
+// tree returns the account's folder tree, reusing the last one built while
+// no folder has changed (most commands need it, folders rarely change).
+// Callers must not modify it.
 func (s *session) tree() (*tree, error) {
+	gen := s.srv.store.FolderGeneration(s.accountID) // before reading: a change during the read makes the next call reload
+	if s.folders != nil && s.foldersGen == gen {
+		return s.folders, nil
+	}
 	fs, err := s.srv.store.Folders(s.ctx, s.accountID)
 	if err != nil {
 		return nil, s.fail("listing folders", err)
@@ -153,6 +160,7 @@ func (s *session) tree() (*tree, error) {
 	if t.ipm == nil {
 		return nil, s.fail("listing folders", errors.New("imap: account has no IPM subtree"))
 	}
+	s.folders, s.foldersGen = t, gen
 	return t, nil
 }
 

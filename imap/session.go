@@ -34,6 +34,10 @@ type session struct {
 	accountID int64 // 0 until authenticated
 	login     string
 
+	// folders is the folder tree as of foldersGen (see tree).
+	folders    *tree
+	foldersGen uint64
+
 	// sel is nil unless a mailbox is selected. The command goroutine reads
 	// it freely; changes take selMu, which Idle's goroutine reads it under.
 	sel   *selected

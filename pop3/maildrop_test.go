@@ -304,7 +304,7 @@ func TestUIDLStable(t *testing.T) {
 	}
 	t.Cleanup(func() { reopened.Close() })
 	w, r := reopened.DBs()
-	dir, err := directory.NewLocal(context.Background(), directory.LocalOptions{DB: w, ReadDB: r})
+	dir, err := directory.NewLocal(context.Background(), directory.LocalOptions{DB: w, ReadDB: r, Durable: reopened.Sync})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func crashChild() {
 		fail(err)
 	}
 	w, r := st.DBs()
-	dir, err := directory.NewLocal(ctx, directory.LocalOptions{DB: w, ReadDB: r})
+	dir, err := directory.NewLocal(ctx, directory.LocalOptions{DB: w, ReadDB: r, Durable: st.Sync})
 	if err != nil {
 		fail(err)
 	}
@@ -94,7 +94,7 @@ func TestCrashDuringDeliveryStorm(t *testing.T) {
 				t.Fatal(err)
 			}
 			w, r := st.DBs()
-			dir, err := directory.NewLocal(ctx, directory.LocalOptions{DB: w, ReadDB: r})
+			dir, err := directory.NewLocal(ctx, directory.LocalOptions{DB: w, ReadDB: r, Durable: st.Sync})
 			if err != nil {
 				t.Fatal(err)
 			}

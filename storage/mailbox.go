@@ -434,6 +434,7 @@ func (s *Store) SetSubscribed(ctx context.Context, accountID, folderID int64, su
 		if res.RowsAffected == 0 {
 			return fmt.Errorf("storage: folder: %w", ErrNotFound)
 		}
+		tx.publish(Change{Kind: FolderUpdated, AccountID: accountID, FolderID: folderID})
 		return nil
 	})
 }

@@ -6,7 +6,11 @@
 // Writes go through Store.Write. On sqlite a single writer goroutine runs
 // them, grouping concurrent writes into one transaction (each in its own
 // savepoint) so that many deliveries share one fsync without giving up
-// durability: Write returns only after the commit. On PostgreSQL each Write
+// durability: Write returns only after the commit is on disk. With
+// synchronous "full" the writer commits without waiting for the disk and a
+// second goroutine fsyncs the write-ahead log behind it, answering every
+// write committed before that fsync began; the writer meanwhile runs the
+// next batch, so the disk's latency is no longer the writer's. On PostgreSQL each Write
 // is its own transaction, retried on serialization failures. Changes are
 // published on the feed only after their transaction committed.
 package storage
@@ -20,6 +24,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/driver/postgres"
@@ -67,6 +72,14 @@ type Store struct {
 	closed    chan struct{}
 	writerWG  sync.WaitGroup
 	maxBatch  int
+
+	// Pipelined durability (sqlite, synchronous "full"): committed batches
+	// wait in syncCh for an fsync of the WAL before their writers hear back.
+	syncCh  chan syncJob
+	wal     walFile
+	syncErr atomic.Pointer[error] // sticky: after a failed fsync nothing is acknowledged again
+
+	folderGens sync.Map // account id → *atomic.Uint64, see FolderGeneration
 }
 
 // Open opens (and migrates) the store.
@@ -107,11 +120,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 				return nil, fmt.Errorf("storage: creating database folder: %w", err)
 			}
 		}
-		sync := "FULL"
-		if strings.EqualFold(opts.Synchronous, "normal") {
-			sync = "NORMAL"
-		}
-		base := "file:" + opts.DSN + "?_journal_mode=WAL&_foreign_keys=1&_busy_timeout=30000&_synchronous=" + sync
+		// The writer's connection never waits for the disk itself: with
+		// "full" the syncer goroutine fsyncs the WAL after each commit and
+		// only then are the writes acknowledged (see writer and syncer).
+		pipelined := !strings.EqualFold(opts.Synchronous, "normal")
+		base := "file:" + opts.DSN + "?_journal_mode=WAL&_foreign_keys=1&_busy_timeout=30000&_synchronous=NORMAL"
 		wcfg := *gcfg
 		wcfg.PrepareStmt = true // the writer runs the same few statements all day
 		w, err := gorm.Open(sqlite.Open(base+"&_txlock=immediate"), &wcfg)
@@ -138,6 +151,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		rdb.SetMaxOpenConns(opts.MaxOpenConns)
 		rdb.SetMaxIdleConns(opts.MaxOpenConns)
 		s.write, s.read = w, r
+		if pipelined {
+			s.wal.path = opts.DSN + "-wal"
+			s.syncCh = make(chan syncJob, 64)
+		}
 	case "postgres":
 		db, err := gorm.Open(postgres.Open(opts.DSN), gcfg)
 		if err != nil {
@@ -157,12 +174,36 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.closeDBs()
 		return nil, err
 	}
+	if err := s.Sync(ctx); err != nil { // the migrations, when there were any
+		s.closeDBs()
+		return nil, err
+	}
 	if s.driver == "sqlite" {
 		s.writeCh = make(chan *writeReq, 4*s.maxBatch)
 		s.writerWG.Add(1)
 		go s.writer()
+		if s.syncCh != nil {
+			s.writerWG.Add(1)
+			go s.syncer()
+		}
 	}
 	return s, nil
+}
+
+// FolderGeneration is a number that changes whenever one of the account's
+// folders is created, deleted, renamed, moved or updated through this
+// Store, before the write that did it returns; a caller may keep what it
+// built from Folders for as long as the number stays the same.
+func (s *Store) FolderGeneration(accountID int64) uint64 {
+	return s.folderGeneration(accountID).Load()
+}
+
+func (s *Store) folderGeneration(accountID int64) *atomic.Uint64 {
+	if g, ok := s.folderGens.Load(accountID); ok {
+		return g.(*atomic.Uint64)
+	}
+	g, _ := s.folderGens.LoadOrStore(accountID, new(atomic.Uint64))
+	return g.(*atomic.Uint64)
 }
 
 // Driver names the backend: "sqlite" or "postgres".
@@ -177,6 +218,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
 		s.writerWG.Wait()
+		s.wal.close()
 	})
 	return s.closeDBs()
 }
@@ -257,6 +299,12 @@ func (s *Store) Write(ctx context.Context, fn func(tx *Tx) error) error {
 
 func (s *Store) finish(tx *Tx) {
 	if len(tx.changes) > 0 {
+		for _, c := range tx.changes {
+			switch c.Kind {
+			case FolderCreated, FolderDeleted, FolderRenamed, FolderUpdated:
+				s.folderGeneration(c.AccountID).Add(1)
+			}
+		}
 		s.feed.publish(tx.changes)
 	}
 	for _, f := range tx.after {
@@ -288,7 +336,11 @@ func (s *Store) writeDirect(ctx context.Context, fn func(*Tx) error) error {
 // runs each in a savepoint of one transaction, commits once, then answers.
 func (s *Store) writer() {
 	defer s.writerWG.Done()
-	batch := make([]*writeReq, 0, s.maxBatch)
+	if s.syncCh != nil {
+		// The syncer answers what the writer has committed, then stops.
+		defer close(s.syncCh)
+	}
+	var batch []*writeReq
 	for {
 		select {
 		case <-s.closed:
@@ -302,7 +354,9 @@ func (s *Store) writer() {
 				}
 			}
 		case r := <-s.writeCh:
-			batch = append(batch[:0], r)
+			// A fresh slice: with pipelined durability the syncer still
+			// holds the previous batch.
+			batch = append(make([]*writeReq, 0, s.maxBatch), r)
 		fill:
 			for len(batch) < s.maxBatch {
 				select {
@@ -319,6 +373,12 @@ func (s *Store) writer() {
 
 func (s *Store) runBatch(batch []*writeReq) {
 	errs := make([]error, len(batch))
+	if perr := s.syncErr.Load(); perr != nil {
+		for _, r := range batch {
+			r.done <- *perr
+		}
+		return
+	}
 	ctx := context.Background() // each request's own ctx is checked before it runs
 	commitErr := s.write.WithContext(ctx).Transaction(func(db *gorm.DB) error {
 		for i, r := range batch {
@@ -351,6 +411,10 @@ func (s *Store) runBatch(batch []*writeReq) {
 		}
 		return nil
 	})
+	if commitErr == nil && s.syncCh != nil {
+		s.syncCh <- syncJob{batch: batch, errs: errs}
+		return
+	}
 	for i, r := range batch {
 		err := errs[i]
 		if commitErr != nil && err == nil {

@@ -90,7 +90,7 @@ func (c *cli) openApp(ctx context.Context, quiet bool) (*app, error) {
 		return nil, err
 	}
 	w, r := st.DBs()
-	local, err := directory.NewLocal(ctx, directory.LocalOptions{DB: w, ReadDB: r})
+	local, err := directory.NewLocal(ctx, directory.LocalOptions{DB: w, ReadDB: r, Durable: st.Sync})
 	if err != nil {
 		st.Close()
 		return nil, err

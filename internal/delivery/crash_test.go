@@ -37,7 +37,7 @@ func openCrashStore(t testing.TB, driver, dsn string) (*storage.Store, *director
 		t.Fatal(err)
 	}
 	w, r := st.DBs()
-	dir, err := directory.NewLocal(ctx, directory.LocalOptions{DB: w, ReadDB: r})
+	dir, err := directory.NewLocal(ctx, directory.LocalOptions{DB: w, ReadDB: r, Durable: st.Sync})
 	if err != nil {
 		t.Fatal(err)
 	}

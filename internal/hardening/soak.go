@@ -470,7 +470,7 @@ func verify(ctx context.Context, dbPath string, l *ledger, res *SoakResult) erro
 	}
 	defer st.Close()
 	w, r := st.DBs()
-	dir, err := directory.NewLocal(ctx, directory.LocalOptions{DB: w, ReadDB: r})
+	dir, err := directory.NewLocal(ctx, directory.LocalOptions{DB: w, ReadDB: r, Durable: st.Sync})
 	if err != nil {
 		return fmt.Errorf("soak: opening the directory: %w", err)
 	}

@@ -64,7 +64,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	}
 	t.Cleanup(func() { st.Close() })
 	w, r := st.DBs()
-	d, err := directory.NewLocal(ctx, directory.LocalOptions{DB: w, ReadDB: r})
+	d, err := directory.NewLocal(ctx, directory.LocalOptions{DB: w, ReadDB: r, Durable: st.Sync})
 	if err != nil {
 		t.Fatal(err)
 	}
