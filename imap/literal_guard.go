@@ -232,6 +232,7 @@ func (sc *literalScanner) lineEnd() scanEvent {
 	default:
 		startTLS := sc.startTLS && sc.firstLine && bytes.EqualFold(sc.name(), []byte("STARTTLS"))
 		sc.newCommand = true
+		sc.resetLine()
 		if startTLS {
 			return evStartTLS
 		}
