@@ -64,14 +64,15 @@ func (tx *Tx) refBlob(hash string, n int64) error {
 
 // unrefBlob drops n references and frees the blob when none is left.
 func (tx *Tx) unrefBlob(hash string, n int64) error {
-	if err := tx.db.Model(&Blob{}).Where("hash = ?", hash).Update("refs", clause.Expr{SQL: "refs - ?", Vars: []any{n}}).Error; err != nil {
+	var refs int64
+	err := tx.db.Raw("UPDATE blobs SET refs = refs - ? WHERE hash = ? RETURNING refs", n, hash).Row().Scan(&refs)
+	if errors.Is(err, errNoRows) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("storage: releasing blob: %w", err)
 	}
-	var b Blob
-	if err := tx.db.Where("hash = ?", hash).Limit(1).Find(&b).Error; err != nil {
-		return err
-	}
-	if b.Hash != "" && b.Refs <= 0 {
+	if refs <= 0 {
 		if err := tx.db.Where("hash = ?", hash).Delete(&BlobChunk{}).Error; err != nil {
 			return err
 		}

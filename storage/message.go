@@ -280,7 +280,7 @@ func (tx *Tx) SetFlags(accountID, folderID int64, ids []int64, op FlagOp, flags 
 					return nil, err
 				}
 			}
-			if err := tx.db.Model(&Message{}).Where("id = ?", m.ID).Updates(map[string]any{"flags": nf, "keywords": nkw, "change_num": cn}).Error; err != nil {
+			if err := tx.db.Exec("UPDATE messages SET flags = ?, keywords = ?, change_num = ? WHERE id = ?", nf, nkw, cn, m.ID).Error; err != nil {
 				return nil, err
 			}
 			u := FlagUpdate{ID: m.ID, UID: m.UID, Flags: nf, Keywords: splitKeywords(nkw), ChangeNum: cn}
