@@ -130,7 +130,7 @@ func setHeader(h http.Header, name, value string) {
 // setCookies sends the cookies of a session context, scoped to the
 // endpoint's path (MS-OXCMAPIHTTP 3.2.5.1).
 func (x *exchange) setCookies(contextID, seq string) {
-	secure := x.c.Request().TLS != nil
+	secure := x.s.opts.Transport.Secure(x.c.Request()) // TLS here or at a trusted proxy
 	for _, ck := range []*http.Cookie{
 		{Name: ContextCookie, Value: contextID, Path: x.cookiePath, Secure: secure, HttpOnly: true},
 		{Name: SequenceCookie, Value: seq, Path: x.cookiePath, Secure: secure, HttpOnly: true},
@@ -143,7 +143,7 @@ func (x *exchange) setCookies(contextID, seq string) {
 // (Disconnect).
 func (x *exchange) expireCookies() {
 	for _, name := range []string{ContextCookie, SequenceCookie} {
-		x.c.SetCookie(&http.Cookie{Name: name, Value: "", Path: x.cookiePath, MaxAge: -1, HttpOnly: true, Secure: x.c.Request().TLS != nil})
+		x.c.SetCookie(&http.Cookie{Name: name, Value: "", Path: x.cookiePath, MaxAge: -1, HttpOnly: true, Secure: x.s.opts.Transport.Secure(x.c.Request())})
 	}
 }
 

@@ -19,6 +19,8 @@ import (
 type withHeaders struct {
 	next http.RoundTripper
 	h    http.Header
+	// setCookies, when set, collects the Set-Cookie lines of the answers.
+	setCookies *[]string
 }
 
 func (w withHeaders) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -26,7 +28,11 @@ func (w withHeaders) RoundTrip(r *http.Request) (*http.Response, error) {
 	for k, vs := range w.h {
 		r.Header[k] = vs
 	}
-	return w.next.RoundTrip(r)
+	res, err := w.next.RoundTrip(r)
+	if err == nil && w.setCookies != nil {
+		*w.setCookies = append(*w.setCookies, res.Header.Values("Set-Cookie")...)
+	}
+	return res, err
 }
 
 // Over a real plain-HTTP listener on 127.0.0.1, MAPI takes Basic
@@ -61,7 +67,8 @@ func TestTransportPolicy(t *testing.T) {
 			h := newHarness(t, func(o *mapi.Options) { o.Transport = tc.policy })
 			alice := h.user("alice")
 			addr := listenPlain(t, echoFor(h))
-			hc := &http.Client{Transport: withHeaders{http.DefaultTransport, tc.headers}}
+			var setCookies []string
+			hc := &http.Client{Transport: withHeaders{http.DefaultTransport, tc.headers, &setCookies}}
 			c := h.client(alice, func(o *mapiclient.Options) {
 				o.MailStoreURL = "http://" + addr + mapi.EMSMDBPath
 				o.HTTPClient = hc
@@ -73,6 +80,18 @@ func TestTransportPolicy(t *testing.T) {
 				t.Errorf("Connect: %v", err)
 			case !tc.allowed && (!errors.As(err, &re) || re.HTTPStatus != http.StatusForbidden):
 				t.Errorf("Connect answered %v, want 403", err)
+			}
+			// Session cookies are Secure whenever the client reached us over
+			// TLS, here or at the trusted proxy.
+			if tc.allowed {
+				if len(setCookies) == 0 {
+					t.Error("Connect set no session cookies")
+				}
+				for _, ck := range setCookies {
+					if secure := strings.Contains(ck, "; Secure"); secure != (tc.headers != nil) {
+						t.Errorf("cookie %q: Secure = %v, want %v", ck, secure, tc.headers != nil)
+					}
+				}
 			}
 			if n := counterValue(t, h.metrics.AuthFailures.WithLabelValues("mapi")); n != 0 {
 				t.Errorf("a refused transport counted %v authentication failures", n)
