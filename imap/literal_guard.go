@@ -37,6 +37,13 @@ import (
 // Literal bytes are only counted, never scanned or copied, so a 50 MB
 // APPEND costs next to nothing; command lines are scanned byte by byte,
 // and go-imap bounds them at 50 KiB.
+//
+// The guard must read plain text, so the door terminates TLS itself: for
+// implicit TLS in dispatch, for STARTTLS in the guard (doStartTLS). go-imap
+// then never sees a *tls.Conn, which is how it decides whether to allow
+// authentication and offer STARTTLS, so TLS connections are served by a
+// go-imap server that allows authentication and has no TLS configuration
+// (guardTLS).
 
 const (
 	// bufferedLiteralLimit is go-imap's limit for a literal it buffers (any
@@ -112,13 +119,12 @@ type literalScanner struct {
 	headLen    int
 
 	// The current line.
-	lineLen   int64
-	braceAt   int64 // offset in the line of the last "{"
-	quoted    bool  // inside a quoted string (imapwire.Decoder.Quoted reads across CRLF)
-	escaped   bool  // after a backslash inside a quoted string
-	hdr       headerState
-	hdrSize   int64
-	hdrDigits int
+	lineLen int64
+	braceAt int64 // offset in the line of the last "{"
+	quoted  bool  // inside a quoted string (imapwire.Decoder.Quoted reads across CRLF)
+	escaped bool  // after a backslash inside a quoted string
+	hdr     headerState
+	hdrSize int64
 
 	pending pendingLiteral
 }
@@ -200,11 +206,10 @@ func (sc *literalScanner) scan(b []byte) (n int, ev scanEvent) {
 func (sc *literalScanner) headerByte(c byte) {
 	switch {
 	case c == '{':
-		sc.hdr, sc.hdrSize, sc.hdrDigits = hdrOpen, 0, 0
+		sc.hdr, sc.hdrSize = hdrOpen, 0
 		sc.braceAt = sc.lineLen - 1
 	case c >= '0' && c <= '9' && (sc.hdr == hdrOpen || sc.hdr == hdrDigits):
 		sc.hdr = hdrDigits
-		sc.hdrDigits++
 		d := int64(c - '0')
 		if sc.hdrSize > (math.MaxInt64-d)/10 {
 			sc.hdrSize = math.MaxInt64 // saturate: over every limit
@@ -684,14 +689,40 @@ func (g *literalGuard) refuse() error {
 }
 
 // closeWith writes the last words and closes the connection; go-imap's
-// next read fails.
+// next read fails. Before closing it reads and drops what the client
+// still sends of the literal (a bounded amount, for a bounded time): a
+// client writes the whole literal before it reads, and closing with
+// unread bytes resets the connection, which can make the client's system
+// drop the answer before the client reads it.
 func (g *literalGuard) closeWith(resp string) {
-	g.wmu.Lock()
-	_, _ = g.Conn.Write([]byte(resp))
-	g.wmu.Unlock()
-	_ = g.Conn.Close()
 	g.readErr = errLiteralRefused
+	g.wmu.Lock()
+	_, err := g.Conn.Write([]byte(resp))
+	g.wmu.Unlock()
+	if cw, ok := g.Conn.(interface{ CloseWrite() error }); ok && err == nil {
+		_ = cw.CloseWrite() // TLS close_notify: the client reads the end
+	}
+	if err == nil && g.Conn.SetReadDeadline(time.Now().Add(drainTime)) == nil {
+		left := min(g.sc.pending.size, drainLimit) - int64(len(g.pending))
+		buf := make([]byte, 32<<10)
+		for left > 0 {
+			n, err := g.Conn.Read(buf)
+			left -= int64(n)
+			if err != nil {
+				break
+			}
+		}
+	}
+	g.pending = nil
+	_ = g.Conn.Close()
 }
+
+const (
+	// drainLimit and drainTime bound what closeWith reads of a refused
+	// literal.
+	drainLimit = 8 << 20
+	drainTime  = 5 * time.Second
+)
 
 // validTag is whether tag can be echoed in a response (RFC 9051 tag:
 // ASTRING-CHAR except "+").

@@ -176,8 +176,9 @@ func (c *chunkConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (c *chunkConn) Write(p []byte) (int, error) { return c.out.Write(p) }
-func (c *chunkConn) Close() error                { c.closed = true; return nil }
+func (c *chunkConn) Write(p []byte) (int, error)     { return c.out.Write(p) }
+func (c *chunkConn) Close() error                    { c.closed = true; return nil }
+func (c *chunkConn) SetReadDeadline(time.Time) error { return nil }
 
 // guardRead reads everything the guard passes on, in reads of the given
 // sizes, as go-imap would if it read every literal and wrote nothing.

@@ -276,8 +276,9 @@ func isTemporaryAccept(err error) bool {
 }
 
 // dispatch hands an accepted connection to one of the go-imap servers. The
-// idle-timeout wrapper goes below TLS, so go-imap still sees a *tls.Conn
-// (it decides whether authentication is allowed by that type).
+// idle-timeout wrapper goes below TLS, the literal guard above it; TLS
+// connections go to the go-imap server that allows authentication
+// without seeing a *tls.Conn (see literal_guard.go).
 func (s *Server) dispatch(conn net.Conn, implicitTLS bool) {
 	_, alreadyTLS := conn.(*tls.Conn)
 	var c net.Conn
