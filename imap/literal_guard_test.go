@@ -307,6 +307,71 @@ func FuzzLiteralGuard(f *testing.F) {
 	})
 }
 
+// FuzzLiteralGuardAnswers: when go-imap answers commands (here: at some
+// reads, as the fuzzer picks) the guard drops or holds bytes, never
+// invents or reorders them, and never panics.
+func FuzzLiteralGuardAnswers(f *testing.F) {
+	f.Add([]byte("a1 APPEND INBOX (\\Bad) {16+}\r\nx1 CREATE Evil\r\na2 NOOP\r\n"), uint16(0xffff), uint8(7))
+	f.Add([]byte("a1 APPEND INBOX {5}\r\nhello\r\na2 NOOP {70000+}\r\n"), uint16(1), uint8(200))
+	f.Add([]byte("a1 CREATE {3+}\r\nabc\r\n"), uint16(0x5555), uint8(3))
+	f.Fuzz(func(t *testing.T, in []byte, answerAt uint16, readSize uint8) {
+		conn := &chunkConn{data: in, sizes: []int{int(readSize%64) + 1, 4096}}
+		g := &literalGuard{Conn: conn, log: slog.New(slog.DiscardHandler), sc: newLiteralScanner(100)}
+		var passed []byte
+		for i := 0; i < 10000; i++ {
+			if answerAt&(1<<(i%16)) != 0 {
+				// go-imap answers whatever command the guard saw last, or
+				// asks for a literal.
+				answer := append(append([]byte(nil), g.sc.tag()...), " BAD x\r\n"...)
+				if i%3 == 0 {
+					answer = []byte("+ Ready for literal data\r\n")
+				}
+				if _, err := g.Write(answer); err != nil {
+					t.Fatal(err)
+				}
+			}
+			buf := make([]byte, int(readSize/8)+1)
+			n, err := g.Read(buf)
+			passed = append(passed, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		// passed is a subsequence of in: what the guard dropped is gone,
+		// nothing else changed.
+		j := 0
+		for _, c := range in {
+			if j < len(passed) && passed[j] == c {
+				j++
+			}
+		}
+		if j != len(passed) {
+			t.Fatalf("passed on %q, not a subsequence of %q", passed, in)
+		}
+	})
+}
+
+// BenchmarkLiteralGuardAppend: the guard's cost on a large APPEND.
+func BenchmarkLiteralGuardAppend(b *testing.B) {
+	const size = 50 << 20
+	stream := append([]byte(fmt.Sprintf("a1 APPEND INBOX {%d+}\r\n", size)), make([]byte, size)...)
+	stream = append(stream, "\r\na2 LOGOUT\r\n"...)
+	b.SetBytes(int64(len(stream)))
+	buf := make([]byte, 32<<10)
+	for b.Loop() {
+		conn := &chunkConn{data: stream, sizes: []int{64 << 10}}
+		g := &literalGuard{Conn: conn, log: slog.New(slog.DiscardHandler), sc: newLiteralScanner(size)}
+		for {
+			if _, err := g.Read(buf); err != nil {
+				if !errors.Is(err, io.EOF) {
+					b.Fatal(err)
+				}
+				break
+			}
+		}
+	}
+}
+
 // TestLiteralGuardHoldsBytes: bytes after an announcement wait until go-imap
 // asks for more, and its tagged answer (it did not read the literal)
 // makes the guard drop them.
