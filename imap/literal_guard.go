@@ -409,7 +409,7 @@ type literalGuard struct {
 	handoff   *literalGuard
 	closeOnce sync.Once
 
-	mu    sync.Mutex // guards watch and dropGreeting
+	mu    sync.Mutex // guards watch, dropGreeting and handoff
 	watch outWatch
 	// dropGreeting: go-imap's greeting after a STARTTLS handoff is not
 	// sent (the client expects none).
@@ -451,14 +451,17 @@ func (g *literalGuard) Write(p []byte) (int, error) {
 func (g *literalGuard) Close() error {
 	var err error
 	g.closeOnce.Do(func() {
-		if g.handoff == nil {
+		g.mu.Lock()
+		next := g.handoff
+		g.mu.Unlock()
+		if next == nil {
 			err = g.Conn.Close()
 			return
 		}
 		// go-imap is done with the connection before TLS: the one after
 		// TLS goes to the guarded-TLS server.
-		if !g.srv.guardedTLS.ln.deliver(g.handoff) {
-			err = g.handoff.Close()
+		if !g.srv.guardedTLS.ln.deliver(next) {
+			err = next.Close()
 		}
 	})
 	return err
@@ -473,7 +476,7 @@ func (g *literalGuard) Read(p []byte) (int, error) {
 	}
 	if g.startTLS {
 		g.startTLS = false
-		if err := g.doStartTLS(); err != nil || g.handoff != nil {
+		if err := g.doStartTLS(); err != nil {
 			return 0, err
 		}
 	}
@@ -633,7 +636,9 @@ func (g *literalGuard) doStartTLS() error {
 	}
 	next := g.srv.newLiteralGuard(tc)
 	next.dropGreeting = true
+	g.mu.Lock()
 	g.handoff = next
+	g.mu.Unlock()
 	g.readErr = io.EOF // go-imap ends this session and closes g
 	return io.EOF
 }
