@@ -583,12 +583,20 @@ func (g *literalGuard) decide(w outWatch) error {
 		sc.discard()
 	case lit.nonSync:
 		g.log.Info("closing: go-imap did not read a large non-synchronizing literal", "size", lit.size)
-		g.closeWith("* BYE [TOOBIG] The literal was not read; closing the connection\r\n")
+		g.closeWith("* BYE [TOOBIG] The literal was not read; closing the connection\r\n", true)
 		return g.readErr
 	case w.sawCont && lit.size <= lit.limit:
 		sc.accept()
 	case w.sawTagged:
 		sc.notSent()
+	case lit.size > lit.limit:
+		// go-imap refused the literal but lost its answer and reads on
+		// while the client waits for "+" (imapwire.Decoder.Literal); it
+		// would close the connection after 30 s without a word.
+		g.log.Info("refused a synchronizing literal over the limit",
+			"command", string(sc.name()), "size", lit.size, "limit", lit.limit)
+		g.closeWith(g.tooBig("NO", fmt.Sprintf("Literals are limited to %d bytes for this command", lit.limit)), false)
+		return g.readErr
 	default:
 		// go-imap reads on without a continuation: the bytes are not a
 		// literal to it either.
@@ -676,30 +684,36 @@ func (c *prefixedConn) Read(p []byte) (int, error) {
 // refuse answers a refused non-synchronizing literal (RFC 7888 §4: tagged
 // [TOOBIG], then the connection is closed instead of reading the literal).
 func (g *literalGuard) refuse() error {
-	lit, tag := g.sc.pending, g.sc.tag()
+	lit := g.sc.pending
 	kind := "BAD"
 	text := fmt.Sprintf("Non-synchronizing literals are limited to %d bytes here", lit.limit)
 	if bytes.EqualFold(g.sc.name(), []byte("APPEND")) && lit.limit == g.sc.appendLimit {
+		// As go-imap answers a synchronizing one (RFC 7889).
 		kind, text = "NO", fmt.Sprintf("Message is larger than APPENDLIMIT (%d bytes)", lit.limit)
 	}
-	var resp []byte
-	if validTag(tag) {
-		resp = fmt.Appendf(resp, "%s %s [TOOBIG] %s\r\n", tag, kind, text)
-	}
-	resp = append(resp, "* BYE [TOOBIG] Refused literal not read; closing the connection\r\n"...)
 	g.log.Info("refused a non-synchronizing literal over the limit",
 		"command", string(g.sc.name()), "size", lit.size, "limit", lit.limit)
-	g.closeWith(string(resp))
+	g.closeWith(g.tooBig(kind, text), true)
 	return g.readErr
 }
 
+// tooBig is the tagged [TOOBIG] answer to the current command and the BYE.
+func (g *literalGuard) tooBig(kind, text string) string {
+	var resp []byte
+	if tag := g.sc.tag(); validTag(tag) {
+		resp = fmt.Appendf(resp, "%s %s [TOOBIG] %s\r\n", tag, kind, text)
+	}
+	resp = append(resp, "* BYE [TOOBIG] Refused literal not read; closing the connection\r\n"...)
+	return string(resp)
+}
+
 // closeWith writes the last words and closes the connection; go-imap's
-// next read fails. Before closing it reads and drops what the client
-// still sends of the literal (a bounded amount, for a bounded time): a
+// next read fails. Before closing it reads and drops (drain) what the
+// client still sends of the literal (a bounded amount, for a bounded time): a
 // client writes the whole literal before it reads, and closing with
 // unread bytes resets the connection, which can make the client's system
 // drop the answer before the client reads it.
-func (g *literalGuard) closeWith(resp string) {
+func (g *literalGuard) closeWith(resp string, drain bool) {
 	g.readErr = errLiteralRefused
 	g.wmu.Lock()
 	_, err := g.Conn.Write([]byte(resp))
@@ -707,7 +721,7 @@ func (g *literalGuard) closeWith(resp string) {
 	if cw, ok := g.Conn.(interface{ CloseWrite() error }); ok && err == nil {
 		_ = cw.CloseWrite() // TLS close_notify: the client reads the end
 	}
-	if err == nil && g.Conn.SetReadDeadline(time.Now().Add(drainTime)) == nil {
+	if drain && err == nil && g.Conn.SetReadDeadline(time.Now().Add(drainTime)) == nil {
 		left := min(g.sc.pending.size, drainLimit) - int64(len(g.pending))
 		buf := make([]byte, 32<<10)
 		for left > 0 {

@@ -503,6 +503,16 @@ func TestIMAPLiteralGuard(t *testing.T) {
 				}
 				noInjection(t)
 			})
+			t.Run("oversized synchronizing literal elsewhere", func(t *testing.T) {
+				// go-imap loses its own answer and waits for the literal;
+				// the guard answers and closes at once.
+				rc := loggedIn(t, starttls)
+				send(rc, "a1 CREATE {5000}\r\n")
+				lines := closedAfter(rc)
+				if len(lines) != 2 || !strings.HasPrefix(lines[0], "a1 NO [TOOBIG]") || !strings.HasPrefix(lines[1], "* BYE") {
+					t.Fatalf("oversized synchronizing CREATE literal answered %q", lines)
+				}
+			})
 			t.Run("literals within the limits", func(t *testing.T) {
 				rc := loggedIn(t, starttls)
 				body := plainMessage("guarded", strings.Repeat("{999999+}\r\nx9 CREATE Injected9\r\n", 300))
