@@ -129,9 +129,9 @@ func TestLimitIMAPLiteral(t *testing.T) {
 	if l := c.line(); !strings.HasPrefix(l, "a2 OK") {
 		t.Fatalf("APPEND within the limit: %q", l)
 	}
-	// (Other commands' literals are limited to 4 KiB by go-imap, which
-	// loses its own TOOBIG answer and times the command out after 30 s
-	// instead; see the report of issue 11.)
+	// (Other commands' literals are limited to 4 KiB; the door's literal
+	// guard answers an oversized one with TOOBIG and closes, see
+	// imap/literal_guard.go and TestLimitRefusedLiteralNotExecuted.)
 	if _, done := c.imapCmd("a4", "NOOP"); !strings.HasPrefix(done, "OK") {
 		t.Fatalf("NOOP after refusals: %q", done)
 	}
