@@ -17,7 +17,9 @@ import (
 // neither lose each other's flag changes nor copy what is being expunged.
 func (s *session) setFlags(folder int64, ids []int64, op storage.FlagOp, bits storage.Flags, kws []string, unchangedSince int64) ([]storage.FlagUpdate, error) {
 	var out []storage.FlagUpdate
-	err := s.srv.store.WriteAccountLocked(s.ctx, s.accountID, func(tx *storage.Tx) error {
+	// A flag change is not mail: it may be acknowledged before its fsync
+	// when the store allows (storage.sqlite_flag_changes).
+	err := s.srv.store.WriteAccountLocked(storage.WithRelaxedDurability(s.ctx), s.accountID, func(tx *storage.Tx) error {
 		var err error
 		out, err = tx.SetFlags(s.accountID, folder, ids, op, bits, kws, unchangedSince)
 		return err
@@ -253,7 +255,8 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error 
 			}
 		}
 	}
-	removed, err := s.srv.store.ExpungeDeleted(s.ctx, s.accountID, sel.folder.ID, maxUID, ranges)
+	// An expunge undone by a power loss brings mail back, never loses it.
+	removed, err := s.srv.store.ExpungeDeleted(storage.WithRelaxedDurability(s.ctx), s.accountID, sel.folder.ID, maxUID, ranges)
 	if err != nil {
 		return s.fail("expunging", err)
 	}

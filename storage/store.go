@@ -55,7 +55,11 @@ type Options struct {
 	MaxOpenConns int
 	// MaxBatch bounds how many writes one sqlite transaction groups.
 	MaxBatch int
-	Logger   *slog.Logger
+	// RelaxedFlagChanges lets writes made with a context from
+	// WithRelaxedDurability return once committed, before their fsync
+	// (sqlite with Synchronous "full"; see WithRelaxedDurability).
+	RelaxedFlagChanges bool
+	Logger             *slog.Logger
 }
 
 // Store is safe for concurrent use.
@@ -78,6 +82,7 @@ type Store struct {
 	syncCh  chan syncJob
 	wal     walFile
 	syncErr atomic.Pointer[error] // sticky: after a failed fsync nothing is acknowledged again
+	relaxOK bool                  // honour WithRelaxedDurability
 
 	folderGens sync.Map // account id → *atomic.Uint64, see FolderGeneration
 }
@@ -153,7 +158,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.write, s.read = w, r
 		if pipelined {
 			s.wal.path = opts.DSN + "-wal"
-			s.syncCh = make(chan syncJob, 64)
+			s.syncCh = make(chan syncJob, syncDepth)
+			s.relaxOK = opts.RelaxedFlagChanges
 		}
 	case "postgres":
 		db, err := gorm.Open(postgres.Open(opts.DSN), gcfg)
@@ -171,6 +177,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("storage: unknown driver %q (want sqlite or postgres)", opts.Driver)
 	}
 	if err := s.migrate(ctx); err != nil {
+		s.closeDBs()
+		return nil, err
+	}
+	if err := s.skipPastUnsynced(ctx); err != nil {
 		s.closeDBs()
 		return nil, err
 	}
@@ -267,10 +277,11 @@ func (tx *Tx) publish(c Change) { tx.changes = append(tx.changes, c) }
 func (tx *Tx) AfterCommit(f func()) { tx.after = append(tx.after, f) }
 
 type writeReq struct {
-	ctx  context.Context
-	fn   func(*Tx) error
-	done chan error
-	tx   *Tx
+	ctx     context.Context
+	fn      func(*Tx) error
+	done    chan error
+	tx      *Tx
+	relaxed bool // answered at commit, not after the fsync
 }
 
 // Write runs fn in a write transaction and returns after it committed
@@ -281,7 +292,7 @@ func (s *Store) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	if s.driver != "sqlite" {
 		return s.writeDirect(ctx, fn)
 	}
-	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1), relaxed: s.relaxOK && isRelaxed(ctx)}
 	select {
 	case s.writeCh <- req:
 	case <-s.closed:
@@ -412,6 +423,14 @@ func (s *Store) runBatch(batch []*writeReq) {
 		return nil
 	})
 	if commitErr == nil && s.syncCh != nil {
+		// Relaxed writes hear back now; the batch still queues for its
+		// fsync, so the writer never runs more than syncDepth batches
+		// ahead of the disk.
+		for i, r := range batch {
+			if r.relaxed {
+				r.done <- classify(errs[i])
+			}
+		}
 		s.syncCh <- syncJob{batch: batch, errs: errs}
 		return
 	}

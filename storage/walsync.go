@@ -8,7 +8,55 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+
+	"gorm.io/gorm"
 )
+
+// syncDepth bounds how many committed batches may wait for their fsync;
+// with the writer's batch size it bounds what a power loss can take back
+// of what readers may already have seen (see skipPastUnsynced).
+const syncDepth = 64
+
+// unsyncedMargin is how far counters skip after an unclean stop: more than
+// syncDepth batches of the largest size can have used.
+const unsyncedMargin = 10_000
+
+type relaxedKey struct{}
+
+// WithRelaxedDurability marks writes made with the returned context as
+// ones a power loss may undo (an IMAP flag change or expunge, never a
+// message): with Options.RelaxedFlagChanges they return once committed,
+// and the next fsync, which follows at once, makes them durable.
+func WithRelaxedDurability(ctx context.Context) context.Context {
+	return context.WithValue(ctx, relaxedKey{}, true)
+}
+
+func isRelaxed(ctx context.Context) bool { return ctx.Value(relaxedKey{}) != nil }
+
+// skipPastUnsynced moves the change number, MAPI id and UID counters
+// forward after an unclean stop. Readers see a commit before its fsync, so
+// a client may have been shown a UID, change number or id that a power
+// loss then took back; handing it out again would break IMAP's and MAPI's
+// promise that they are never reused. A WAL left behind means the last
+// process did not close cleanly (or another still runs, where skipping is
+// harmless).
+func (s *Store) skipPastUnsynced(ctx context.Context) error {
+	if s.syncCh == nil {
+		return nil
+	}
+	if fi, err := os.Stat(s.wal.path); err != nil || fi.Size() == 0 {
+		return nil
+	}
+	return s.write.WithContext(ctx).Transaction(func(db *gorm.DB) error {
+		if err := db.Exec("UPDATE mailboxes SET change_num = change_num + ?, glob_cnt = glob_cnt + ?", unsyncedMargin, unsyncedMargin).Error; err != nil {
+			return fmt.Errorf("storage: skipping counters after an unclean stop: %w", err)
+		}
+		if err := db.Exec("UPDATE folders SET uid_next = uid_next + ? WHERE uid_next < ?", unsyncedMargin, uint32(1<<32-1-unsyncedMargin)).Error; err != nil {
+			return fmt.Errorf("storage: skipping UIDs after an unclean stop: %w", err)
+		}
+		return nil
+	})
+}
 
 // A syncJob is a committed batch waiting for the WAL fsync that makes it
 // durable; errs are the per-write outcomes inside the transaction.
@@ -49,6 +97,9 @@ func (s *Store) syncer() {
 		}
 		for _, j := range jobs {
 			for i, r := range j.batch {
+				if r.relaxed {
+					continue // answered at commit
+				}
 				e := j.errs[i]
 				if err != nil {
 					e = err

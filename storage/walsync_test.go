@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/pochta/pochta/storage"
@@ -89,5 +90,94 @@ func TestSyncAfterDirectWrite(t *testing.T) {
 	var v string
 	if err := r.Raw("SELECT v FROM synctest").Scan(&v).Error; err != nil || v != "kept" {
 		t.Fatalf("after reopen: %q, %v", v, err)
+	}
+}
+
+// Relaxed writes (IMAP flag changes, expunges) return at commit; others
+// still wait for their fsync.
+func TestRelaxedWritesDoNotWaitForSync(t *testing.T) {
+	dir := t.TempDir()
+	s, err := storage.Open(context.Background(), storage.Options{Driver: "sqlite", DSN: dir + "/pochta.db", RelaxedFlagChanges: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	entered, release := make(chan struct{}, 16), make(chan struct{})
+	storage.SetWALFsync(s, func(f *os.File) error {
+		entered <- struct{}{}
+		<-release
+		return f.Sync()
+	})
+	write := func(ctx context.Context) chan error {
+		done := make(chan error, 1)
+		go func() {
+			done <- s.Write(ctx, func(tx *storage.Tx) error {
+				_, err := tx.PutBlob([]byte("x"))
+				return err
+			})
+		}()
+		return done
+	}
+	durable := write(ctx)
+	<-entered // its fsync is held
+	if err := <-write(storage.WithRelaxedDurability(ctx)); err != nil {
+		t.Fatalf("relaxed write while an fsync is held: %v", err)
+	}
+	select {
+	case err := <-durable:
+		t.Fatalf("durable write answered before its fsync (err %v)", err)
+	default:
+	}
+	close(release)
+	if err := <-durable; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// After an unclean stop the counters skip ahead, so a UID or change number
+// a reader saw before a power loss took its commit back is never reused.
+func TestCountersSkipAfterUncleanStop(t *testing.T) {
+	dir := t.TempDir()
+	s := OpenSQLite(t, dir)
+	ctx := context.Background()
+	if err := s.EnsureMailbox(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	first := add(t, s, 1, raw("before the crash"))
+	mb, err := s.Mailbox(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A power-loss image: the files as they are while the server runs.
+	crashed := t.TempDir()
+	for _, name := range []string{"pochta.db", "pochta.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(crashed, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s2 := OpenSQLite(t, crashed)
+	second := add(t, s2, 1, raw("after the restart"))
+	if second.UID < first.UID+10_000 {
+		t.Errorf("UID after an unclean stop %d, first was %d: no skip", second.UID, first.UID)
+	}
+	mb2, err := s2.Mailbox(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mb2.ChangeNum < mb.ChangeNum+10_000 || mb2.GlobCnt < mb.GlobCnt+10_000 {
+		t.Errorf("counters after an unclean stop: change %d→%d, globcnt %d→%d", mb.ChangeNum, mb2.ChangeNum, mb.GlobCnt, mb2.GlobCnt)
+	}
+
+	// A clean close leaves no WAL: nothing is skipped.
+	s2.Close()
+	s3 := OpenSQLite(t, crashed)
+	third := add(t, s3, 1, raw("after a clean restart"))
+	if third.UID != second.UID+1 {
+		t.Errorf("UID after a clean restart %d, want %d", third.UID, second.UID+1)
 	}
 }

@@ -76,11 +76,12 @@ func (c *cli) openApp(ctx context.Context, quiet bool) (*app, error) {
 		return nil, err
 	}
 	so := storage.Options{
-		Driver:       cfg.Storage.Driver,
-		DSN:          cfg.Storage.DSN,
-		Synchronous:  cfg.Storage.SQLiteSynchronous,
-		MaxOpenConns: cfg.Storage.MaxOpenConns,
-		Logger:       logger,
+		Driver:             cfg.Storage.Driver,
+		DSN:                cfg.Storage.DSN,
+		Synchronous:        cfg.Storage.SQLiteSynchronous,
+		RelaxedFlagChanges: cfg.Storage.SQLiteFlagChanges == "relaxed",
+		MaxOpenConns:       cfg.Storage.MaxOpenConns,
+		Logger:             logger,
 	}
 	if so.Driver == "sqlite" && so.DSN == "" {
 		so.DSN = filepath.Join(cfg.Server.DataDir, "pochta.db")

@@ -52,6 +52,7 @@ type Storage struct {
 	Driver            string        `toml:"driver" doc:"Database engine: embedded sqlite for one machine, postgres for several nodes sharing one database." enum:"sqlite|postgres"`
 	DSN               string        `toml:"dsn" doc:"Database location. For sqlite a file path (empty means pochta.db in data_dir); for postgres a connection string such as \"host=db user=pochta dbname=pochta sslmode=verify-full\"."`
 	SQLiteSynchronous string        `toml:"sqlite_synchronous" doc:"sqlite durability: full survives power loss for every acknowledged message; normal is faster but may lose the last transactions on power loss." enum:"full|normal"`
+	SQLiteFlagChanges string        `toml:"sqlite_flag_changes" doc:"When an IMAP client's flag change or expunge is acknowledged: durable waits for the disk like every other write; relaxed answers once it is committed and lets the next fsync (milliseconds later) make it durable, as Dovecot does by default. A power loss can then undo the last flag changes or expunges, never a message. Mail is always acknowledged only once it is on disk." enum:"relaxed|durable"`
 	SQLiteBusyTimeout time.Duration `toml:"sqlite_busy_timeout" doc:"How long a sqlite statement waits for a lock held by another connection before failing with a temporary error." check:"nonneg"`
 	MaxOpenConns      int           `toml:"max_open_conns" doc:"Upper bound on open database connections; 0 lets the storage layer choose (one writer for sqlite)." check:"nonneg"`
 }
@@ -205,6 +206,7 @@ func Default() *Config {
 		Storage: Storage{
 			Driver:            "sqlite",
 			SQLiteSynchronous: "full",
+			SQLiteFlagChanges: "relaxed",
 			SQLiteBusyTimeout: 10 * time.Second,
 		},
 		TLS: TLS{MinVersion: "1.2"},

@@ -54,7 +54,8 @@ func New(t testing.TB, opts ...Options) *Env {
 	ctx := context.Background()
 	dir := t.TempDir()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	so := storage.Options{Driver: "sqlite", DSN: filepath.Join(dir, "pochta.db"), Logger: logger}
+	// As "pochta serve" runs by default (storage.sqlite_flag_changes = relaxed).
+	so := storage.Options{Driver: "sqlite", DSN: filepath.Join(dir, "pochta.db"), Logger: logger, RelaxedFlagChanges: true}
 	if o.Postgres {
 		so = storage.Options{Driver: "postgres", DSN: pgtest.DSN(t), Logger: logger}
 	}
