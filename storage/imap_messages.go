@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // Reads and writes the IMAP session needs beyond the general message API:
@@ -68,28 +67,19 @@ func (s *Store) MessagesForFetch(ctx context.Context, accountID, folderID int64,
 func (s *Store) ExpungeDeleted(ctx context.Context, accountID, folderID int64, maxUID uint32, uids []UIDRange) ([]Expunged, error) {
 	var out []Expunged
 	err := s.WriteAccountLocked(ctx, accountID, func(tx *Tx) error {
-		out = out[:0]
-		base := "flags & ? <> 0 AND flags & ? = 0 AND uid <= ?"
-		baseArgs := []any{int64(FlagDeleted), int64(FlagAssociated), maxUID}
-		if uids == nil {
-			e, err := tx.expungeWhere(accountID, folderID, base, baseArgs...)
-			out = append(out, e...)
+		// One statement text whatever the ranges (the writer's prepared
+		// statements are cached by text); the few messages flagged
+		// \Deleted are filtered here.
+		ms, err := tx.expungeCandidates(accountID, folderID, "flags & ? <> 0 AND flags & ? = 0 AND uid <= ?",
+			int64(FlagDeleted), int64(FlagAssociated), maxUID)
+		if err != nil {
 			return err
 		}
-		for chunk := range slices.Chunk(uids, maxSQLRanges) {
-			parts := make([]string, 0, len(chunk))
-			args := slices.Clone(baseArgs)
-			for _, r := range chunk {
-				parts = append(parts, "uid BETWEEN ? AND ?")
-				args = append(args, r.Start, r.Stop)
-			}
-			e, err := tx.expungeWhere(accountID, folderID, base+" AND ("+strings.Join(parts, " OR ")+")", args...)
-			if err != nil {
-				return err
-			}
-			out = append(out, e...)
+		if uids != nil {
+			ms = slices.DeleteFunc(ms, func(m Message) bool { return !inUIDRanges(uids, m.UID) })
 		}
-		return nil
+		out, err = tx.expungeRows(accountID, folderID, ms)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -115,4 +105,13 @@ func (s *Store) WriteAccountLocked(ctx context.Context, accountID int64, fn func
 		}
 		return fn(tx)
 	})
+}
+
+func inUIDRanges(rs []UIDRange, uid uint32) bool {
+	for _, r := range rs {
+		if uid >= r.Start && uid <= r.Stop {
+			return true
+		}
+	}
+	return false
 }

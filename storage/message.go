@@ -348,27 +348,50 @@ func (tx *Tx) Expunge(accountID, folderID int64, ids []int64) ([]Expunged, error
 }
 
 func (tx *Tx) expungeWhere(accountID, folderID int64, cond string, args ...any) ([]Expunged, error) {
+	ms, err := tx.expungeCandidates(accountID, folderID, cond, args...)
+	if err != nil {
+		return nil, err
+	}
+	return tx.expungeRows(accountID, folderID, ms)
+}
+
+// expungeCandidates reads what expungeRows needs of the messages matching
+// cond, in UID order.
+func (tx *Tx) expungeCandidates(accountID, folderID int64, cond string, args ...any) ([]Message, error) {
 	var ms []Message
 	q := tx.db.Select("id, uid, glob_cnt, blob_hash, size").Where("account_id = ? AND folder_id = ?", accountID, folderID).Where(cond, args...)
 	if err := q.Order("uid").Find(&ms).Error; err != nil {
 		return nil, err
 	}
+	return ms, nil
+}
+
+// expungeRows removes messages read by expungeCandidates.
+func (tx *Tx) expungeRows(accountID, folderID int64, ms []Message) ([]Expunged, error) {
 	if len(ms) == 0 {
 		return nil, nil
 	}
-	cn, _, err := tx.alloc(accountID, 0)
+	var freed int64
+	for _, m := range ms {
+		freed += m.Size
+	}
+	// The change number and the freed quota in one statement.
+	var cn int64
+	err := tx.db.Raw("UPDATE mailboxes SET change_num = change_num + 1, used_bytes = CASE WHEN used_bytes > ? THEN used_bytes - ? ELSE 0 END WHERE account_id = ? RETURNING change_num",
+		freed, freed, accountID).Row().Scan(&cn)
+	if errors.Is(err, errNoRows) {
+		return nil, fmt.Errorf("storage: mailbox %d: %w", accountID, ErrNotFound)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("storage: allocating change number: %w", err)
 	}
 	out := make([]Expunged, 0, len(ms))
-	var freed int64
 	blobs := map[string]int64{}
 	ids := make([]int64, 0, len(ms))
 	tombs := make([]Tombstone, 0, len(ms))
 	for _, m := range ms {
 		ids = append(ids, m.ID)
 		blobs[m.BlobHash]++
-		freed += m.Size
 		tombs = append(tombs, Tombstone{AccountID: accountID, FolderID: folderID, UID: m.UID, GlobCnt: m.GlobCnt, ChangeNum: cn})
 		out = append(out, Expunged{ID: m.ID, UID: m.UID})
 		tx.publish(Change{Kind: MessageExpunged, AccountID: accountID, FolderID: folderID, MessageID: m.ID, UID: m.UID, GlobCnt: m.GlobCnt, ChangeNum: cn})
@@ -388,9 +411,6 @@ func (tx *Tx) expungeWhere(accountID, folderID int64, cond string, args ...any) 
 		if err := tx.unrefBlob(h, n); err != nil {
 			return nil, err
 		}
-	}
-	if err := tx.db.Exec("UPDATE mailboxes SET used_bytes = CASE WHEN used_bytes > ? THEN used_bytes - ? ELSE 0 END WHERE account_id = ?", freed, freed, accountID).Error; err != nil {
-		return nil, err
 	}
 	if err := tx.db.Model(&Folder{}).Where("id = ?", folderID).Update("highest_mod_seq", cn).Error; err != nil {
 		return nil, err
