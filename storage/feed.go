@@ -44,6 +44,8 @@ type Change struct {
 	KeywordsChanged bool
 	// For the MessageAdded of a copy or a move: the message it was made
 	// from (a move's source is expunged by the time the change is read).
+	// For a FolderRenamed: SourceFolderID is the folder's old parent, and
+	// Moved says the parent changed.
 	SourceFolderID  int64
 	SourceMessageID int64
 	SourceGlobCnt   int64

@@ -375,7 +375,8 @@ func (s *Store) RenameFolder(ctx context.Context, accountID, folderID, newParent
 		}).Error; err != nil {
 			return err
 		}
-		tx.publish(Change{Kind: FolderRenamed, AccountID: accountID, FolderID: folderID, Name: newName, ParentID: newParentID, ChangeNum: cn})
+		tx.publish(Change{Kind: FolderRenamed, AccountID: accountID, FolderID: folderID, Name: newName, ParentID: newParentID, ChangeNum: cn,
+			SourceFolderID: f.ParentID, Moved: f.ParentID != newParentID})
 		return nil
 	})
 }

@@ -454,10 +454,13 @@ func (s *Session) rowBefore(ctx context.Context, t *tableObj, mid mp.ID) (mp.ID,
 func (s *Session) folderNotifications(ctx context.Context, b *notifyBatch, c storage.Change) []*NotifyResponse {
 	var out []*NotifyResponse
 	fid, fok := s.fidOf(ctx, c.FolderID)
-	var pfid mp.ID
-	pok := false
+	var pfid, oldPFID mp.ID
+	pok, oldOK := false, false
 	if c.ParentID != 0 {
 		pfid, pok = s.fidOf(ctx, c.ParentID)
+	}
+	if c.Kind == storage.FolderRenamed && c.Moved && c.SourceFolderID != 0 {
+		oldPFID, oldOK = s.fidOf(ctx, c.SourceFolderID)
 	}
 	for _, t := range b.targets {
 		if t.table != nil {
@@ -472,7 +475,7 @@ func (s *Session) folderNotifications(ctx context.Context, b *notifyBatch, c sto
 			continue
 		}
 		sub := t.sub
-		if !sub.wholeStre && sub.folderID != fid && !(pok && sub.folderID == pfid) {
+		if !sub.wholeStre && sub.folderID != fid && !(pok && sub.folderID == pfid) && !(oldOK && sub.folderID == oldPFID) {
 			continue
 		}
 		types := uint16(sub.types)
@@ -489,7 +492,11 @@ func (s *Session) folderNotifications(ctx context.Context, b *notifyBatch, c sto
 				mk(NotificationData{NotificationFlags: NotifyObjectDeleted, FolderID: fid, ParentFolderID: pfid})
 			}
 		case storage.FolderRenamed, storage.FolderUpdated:
-			if types&NotifyObjectModified != 0 {
+			// MS-OXCNOTIF 2.2.1.4.1.2: a folder that changed parent is
+			// ObjectMoved, with its old parent, to whoever asked for moves.
+			if oldOK && pok && types&NotifyObjectMoved != 0 {
+				mk(NotificationData{NotificationFlags: NotifyObjectMoved, FolderID: fid, ParentFolderID: pfid, OldFolderID: fid, OldParentFolderID: oldPFID})
+			} else if types&NotifyObjectModified != 0 {
 				mk(NotificationData{NotificationFlags: NotifyObjectModified, FolderID: fid, TagCount: 0xFFFF})
 			}
 		}
