@@ -46,6 +46,12 @@ run_side() {
 	pss_sampler_start "$out.pss" "$root"
 	bench imap "${args[@]}" >"$out.txt" 2>&1 || bench_log "load tool reported a failure; see $out.txt"
 	pss_sampler_stop
+	# CPU per 1,000 commands: what each command costs the server, whatever
+	# else the machine was doing.
+	local cpu commands
+	cpu=$(cat "$out.cpu" 2>/dev/null || echo NA)
+	commands=$(result_field "$out.txt" commands)
+	echo "result cpu cpu_ms_per_1k=$(awk -v c="$cpu" -v n="$commands" 'BEGIN { if (c == "NA" || n == "NA" || n + 0 == 0) print "NA"; else printf "%.1f", c * 1000 / n }')" >>"$out.txt"
 	if [[ $side == pochta ]]; then
 		pochta_stop "$DIR"
 	else
@@ -54,8 +60,8 @@ run_side() {
 }
 
 row_fields() {
-	printf 'commands/s=%-8s errors=%-5s cycles=%s' "$(result_field "$1" commands_per_s)" \
-		"$(result_field "$1" errors)" "$(result_field "$1" cycles)"
+	printf 'commands/s=%-8s errors=%-5s cycles=%-6s cpu-ms/1k=%s' "$(result_field "$1" commands_per_s)" \
+		"$(result_field "$1" errors)" "$(result_field "$1" cycles)" "$(result_field "$1" cpu_ms_per_1k)"
 }
 
 echo "== compare-imap: $(compare_where "Dovecot $(dovecot --version | cut -d' ' -f1)"); c=$C duration=$DURATION prefill=$PREFILL"
@@ -68,7 +74,7 @@ for VARIANT in $VARIANTS; do
 	compare_run "$VARIANT-"
 done
 for VARIANT in $VARIANTS; do
-	compare_summary "$VARIANT-" commands_per_s
+	compare_summary "$VARIANT-" commands_per_s cpu_ms_per_1k
 	# The first error texts of each run, so a fast but failing server shows.
 	grep -h '^  error:' "$RESULTS/$VARIANT-"*.txt 2>/dev/null | sort | uniq -c | head -5 || true
 done

@@ -190,6 +190,36 @@ pss_tree_kb() {
 		}'
 }
 
+# cpu_tree_ms PID... prints the CPU time (user + system, in ms) used so far
+# by the processes under the given roots, counting the children they have
+# already reaped (Dovecot's per-connection processes come and go).
+cpu_tree_ms() {
+	local hz
+	hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+	ps -e -o pid=,ppid= | awk -v roots="$*" -v hz="$hz" '
+		{ parent[$1] = $2 }
+		END {
+			n = split(roots, r, " ")
+			for (i = 1; i <= n; i++) keep[r[i]] = 1
+			do {
+				changed = 0
+				for (p in parent)
+					if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; changed = 1 }
+			} while (changed)
+			ticks = 0
+			for (p in keep) {
+				f = "/proc/" p "/stat"
+				if ((getline line < f) > 0) {
+					sub(/^.*\) /, "", line) # the command name may hold spaces
+					split(line, a, " ")
+					ticks += a[12] + a[13] + a[14] + a[15] # utime stime cutime cstime
+				}
+				close(f)
+			}
+			printf "%d\n", ticks * 1000 / hz
+		}'
+}
+
 # pss_sampler_start OUT PID... samples the peak PSS every 0.5 s into OUT
 # (kB) in the background; pss_sampler_stop takes one last sample, so a run
 # shorter than the interval still gets a figure.
@@ -198,6 +228,10 @@ pss_sampler_start() {
 	shift
 	PSS_ROOTS="$*"
 	pss_tree_kb "$PSS_ROOTS" >"$PSS_OUT"
+	# The CPU the servers use during the run, written to OUT's .cpu file
+	# (ms) by pss_sampler_stop: a figure the machine's other load disturbs
+	# less than a rate does.
+	PSS_CPU0=$(cpu_tree_ms "$PSS_ROOTS")
 	(
 		while :; do
 			sleep 0.5
@@ -223,6 +257,7 @@ pss_sampler_stop() {
 		wait "$PSS_SAMPLER" 2>/dev/null || true
 		PSS_SAMPLER=""
 		pss_update
+		echo $(($(cpu_tree_ms "$PSS_ROOTS") - PSS_CPU0)) >"${PSS_OUT%.pss}.cpu"
 	fi
 }
 
