@@ -59,6 +59,11 @@ type Options struct {
 	// WithRelaxedDurability return once committed, before their fsync
 	// (sqlite with Synchronous "full"; see WithRelaxedDurability).
 	RelaxedFlagChanges bool
+	// Serving marks the process that serves clients (pochta serve, not
+	// the admin commands): it keeps a marker file while open, and finding
+	// one left behind at open means it stopped uncleanly (see
+	// skipPastUnsynced).
+	Serving bool
 	Logger             *slog.Logger
 }
 
@@ -83,6 +88,8 @@ type Store struct {
 	wal     walFile
 	syncErr atomic.Pointer[error] // sticky: after a failed fsync nothing is acknowledged again
 	relaxOK bool                  // honour WithRelaxedDurability
+	// servingMarker exists while a serving process has the store open.
+	servingMarker string
 
 	folderGens sync.Map // account id → *atomic.Uint64, see FolderGeneration
 }
@@ -157,6 +164,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		rdb.SetMaxIdleConns(opts.MaxOpenConns)
 		s.write, s.read = w, r
 		if pipelined {
+			if opts.Serving {
+				s.servingMarker = opts.DSN + ".serving"
+			}
 			s.wal.path = opts.DSN + "-wal"
 			s.syncCh = make(chan syncJob, syncDepth)
 			s.relaxOK = opts.RelaxedFlagChanges
@@ -233,6 +243,9 @@ func (s *Store) Close() error {
 		close(s.closed)
 		s.writerWG.Wait()
 		s.wal.close()
+		if s.servingMarker != "" {
+			_ = os.Remove(s.servingMarker) // a clean stop
+		}
 	})
 	return s.closeDBs()
 }

@@ -34,19 +34,35 @@ func WithRelaxedDurability(ctx context.Context) context.Context {
 func isRelaxed(ctx context.Context) bool { return ctx.Value(relaxedKey{}) != nil }
 
 // skipPastUnsynced moves the change number, MAPI id and UID counters
-// forward after an unclean stop. Readers see a commit before its fsync, so
-// a client may have been shown a UID, change number or id that a power
-// loss then took back; handing it out again would break IMAP's and MAPI's
-// promise that they are never reused. A WAL left behind means the last
-// process did not close cleanly (or another still runs, where skipping is
-// harmless).
+// forward after an unclean stop of the serving process. Its readers see a
+// commit before its fsync, so a client may have been shown a UID, change
+// number or id that a power loss then took back; handing it out again
+// would break IMAP's and MAPI's promise that they are never reused. The
+// serving marker left behind says the last serving process did not stop
+// cleanly (an admin command opening the store in between does not hide
+// it, as a WAL replayed and removed by that command would).
 func (s *Store) skipPastUnsynced(ctx context.Context) error {
-	if s.syncCh == nil {
+	if s.servingMarker == "" {
 		return nil
 	}
-	if fi, err := os.Stat(s.wal.path); err != nil || fi.Size() == 0 {
-		return nil
+	_, err := os.Stat(s.servingMarker)
+	unclean := err == nil
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("storage: %w", err)
 	}
+	if unclean {
+		if err := s.skipCounters(ctx); err != nil {
+			return err
+		}
+		s.log.Warn("the last run did not stop cleanly; UID, change-number and id counters moved ahead", "by", unsyncedMargin)
+	}
+	if err := os.WriteFile(s.servingMarker, []byte("pochta serve has this store open\n"), 0o600); err != nil {
+		return fmt.Errorf("storage: serving marker: %w", err)
+	}
+	return syncDir(filepath.Dir(s.servingMarker))
+}
+
+func (s *Store) skipCounters(ctx context.Context) error {
 	return s.write.WithContext(ctx).Transaction(func(db *gorm.DB) error {
 		if err := db.Exec("UPDATE mailboxes SET change_num = change_num + ?, glob_cnt = glob_cnt + ?", unsyncedMargin, unsyncedMargin).Error; err != nil {
 			return fmt.Errorf("storage: skipping counters after an unclean stop: %w", err)

@@ -57,9 +57,20 @@ func (c *cli) loadConfig() (*config.Config, error) {
 	return cfg, nil
 }
 
-// openApp opens the store and directory for a command. quiet logs only
-// warnings (administration commands), otherwise the configured level.
-func (c *cli) openApp(ctx context.Context, quiet bool) (*app, error) {
+// openMode says who opens the app.
+type openMode int
+
+const (
+	// adminCommand: user, token, queue, sendmail… log only warnings.
+	adminCommand openMode = iota
+	// serving: pochta serve, at the configured log level; the store
+	// watches for its unclean stops (storage.Options.Serving).
+	serving
+)
+
+// openApp opens the store and directory for a command.
+func (c *cli) openApp(ctx context.Context, mode openMode) (*app, error) {
+	quiet := mode == adminCommand
 	cfg, err := c.loadConfig()
 	if err != nil {
 		return nil, err
@@ -80,6 +91,7 @@ func (c *cli) openApp(ctx context.Context, quiet bool) (*app, error) {
 		DSN:                cfg.Storage.DSN,
 		Synchronous:        cfg.Storage.SQLiteSynchronous,
 		RelaxedFlagChanges: cfg.Storage.SQLiteFlagChanges == "relaxed",
+		Serving:            mode == serving,
 		MaxOpenConns:       cfg.Storage.MaxOpenConns,
 		Logger:             logger,
 	}

@@ -24,7 +24,7 @@ func cmdQueueList(ctx context.Context, c *cli, args []string) error {
 	if len(args) != 0 {
 		return usagef("no arguments expected")
 	}
-	a, err := c.openApp(ctx, true)
+	a, err := c.openApp(ctx, adminCommand)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func cmdQueueShow(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := c.openApp(ctx, true)
+	a, err := c.openApp(ctx, adminCommand)
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func cmdQueueRetry(ctx context.Context, c *cli, args []string) error {
 	if len(args) != 1 {
 		return usagef("one queue id (or all) expected")
 	}
-	a, err := c.openApp(ctx, true)
+	a, err := c.openApp(ctx, adminCommand)
 	if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func cmdQueueDelete(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := c.openApp(ctx, true)
+	a, err := c.openApp(ctx, adminCommand)
 	if err != nil {
 		return err
 	}

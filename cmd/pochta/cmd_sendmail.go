@@ -30,7 +30,7 @@ func cmdSendmail(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	a, err := c.openApp(ctx, true)
+	a, err := c.openApp(ctx, adminCommand)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func cmdTokenCreate(ctx context.Context, c *cli, args []string) error {
 	if !directory.ValidScope(*scope) {
 		return usagef("--scope must be admin or read")
 	}
-	a, err := c.openApp(ctx, true)
+	a, err := c.openApp(ctx, adminCommand)
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func cmdTokenList(ctx context.Context, c *cli, args []string) error {
 	if len(args) != 0 {
 		return usagef("no arguments expected")
 	}
-	a, err := c.openApp(ctx, true)
+	a, err := c.openApp(ctx, adminCommand)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func cmdTokenRevoke(ctx context.Context, c *cli, args []string) error {
 	if len(args) != 1 {
 		return usagef("one token name or key id expected")
 	}
-	a, err := c.openApp(ctx, true)
+	a, err := c.openApp(ctx, adminCommand)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func cmdUserAdd(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := c.openApp(ctx, true)
+	a, err := c.openApp(ctx, adminCommand)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func cmdUserList(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 1 {
 		search = args[0]
 	}
-	a, err := c.openApp(ctx, true)
+	a, err := c.openApp(ctx, adminCommand)
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,7 @@ func cmdUserPasswd(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := c.openApp(ctx, true)
+	a, err := c.openApp(ctx, adminCommand)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func cmdUserDelete(ctx context.Context, c *cli, args []string) error {
 	if len(args) != 1 {
 		return usagef("one address expected")
 	}
-	a, err := c.openApp(ctx, true)
+	a, err := c.openApp(ctx, adminCommand)
 	if err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func cmdDomainAdd(ctx context.Context, c *cli, args []string) error {
 	if len(args) != 1 {
 		return usagef("one domain expected")
 	}
-	a, err := c.openApp(ctx, true)
+	a, err := c.openApp(ctx, adminCommand)
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func cmdDomainList(ctx context.Context, c *cli, args []string) error {
 	if len(args) != 0 {
 		return usagef("no arguments expected")
 	}
-	a, err := c.openApp(ctx, true)
+	a, err := c.openApp(ctx, adminCommand)
 	if err != nil {
 		return err
 	}
@@ -239,7 +239,7 @@ func cmdDomainDelete(ctx context.Context, c *cli, args []string) error {
 	if len(args) != 1 {
 		return usagef("one domain expected")
 	}
-	a, err := c.openApp(ctx, true)
+	a, err := c.openApp(ctx, adminCommand)
 	if err != nil {
 		return err
 	}

@@ -110,7 +110,7 @@ func cmdServe(ctx context.Context, c *cli, args []string) error {
 	if len(args) != 0 {
 		return usagef("no arguments expected")
 	}
-	a, err := c.openApp(ctx, false)
+	a, err := c.openApp(ctx, serving)
 	if err != nil {
 		return err
 	}
