@@ -64,7 +64,7 @@ type Options struct {
 	// one left behind at open means it stopped uncleanly (see
 	// skipPastUnsynced).
 	Serving bool
-	Logger             *slog.Logger
+	Logger  *slog.Logger
 }
 
 // Store is safe for concurrent use.
