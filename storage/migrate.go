@@ -33,6 +33,17 @@ var storageMigrations = []migration{
 	func(tx *gorm.DB) error {
 		return tx.Exec("CREATE INDEX IF NOT EXISTS message_sent_date ON messages (folder_id, sent_at)").Error
 	},
+	// 3: two indexes no query uses (blobs are found by their own table;
+	// dates are searched per folder with migration 2's index) cost every
+	// delivery and expunge a B-tree update each.
+	func(tx *gorm.DB) error {
+		for _, idx := range []string{"idx_messages_blob_hash", "idx_messages_sent_at"} {
+			if err := tx.Exec("DROP INDEX IF EXISTS " + idx).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -107,7 +107,7 @@ type Message struct {
 	Keywords     string    `gorm:"not null;default:''"` // space-separated IMAP keywords
 	InternalDate time.Time `gorm:"not null"`
 	Size         int64     `gorm:"not null"`
-	BlobHash     string    `gorm:"size:64;not null;index"`
+	BlobHash     string    `gorm:"size:64;not null"`
 	// Parsed is the serialised MIME part tree (internal/message) so fetches never re-parse.
 	Parsed []byte
 	// Promoted columns that lists sort and search on.
@@ -117,7 +117,7 @@ type Message struct {
 	FromAddr        string    `gorm:"not null;default:''"`
 	ToDisplay       string    `gorm:"not null;default:''"`
 	CcDisplay       string    `gorm:"not null;default:''"`
-	SentAt          time.Time `gorm:"index"`
+	SentAt          time.Time // indexed with FolderID (migration 2)
 	ReceivedAt      time.Time `gorm:"not null;index:message_date,priority:2"`
 	HasAttachments  bool      `gorm:"not null;default:false"`
 	Importance      int       `gorm:"not null;default:1"`
