@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"net"
 
 	"github.com/pochta/pochta/pop3"
 )
@@ -31,36 +29,5 @@ func startPOP3(ctx context.Context, a *app, rg *runGroup) error {
 	if err != nil {
 		return err
 	}
-	stopped := false
-	stop := func(ctx context.Context) error {
-		if stopped { // one server behind two listeners: stop it once
-			return nil
-		}
-		stopped = true
-		return srv.Shutdown(ctx)
-	}
-	// Serve returns pop3.ErrServerClosed after a shutdown: a normal end.
-	serve := func(serve func(net.Listener) error) func(net.Listener) error {
-		return func(ln net.Listener) error {
-			if err := serve(ln); !errors.Is(err, pop3.ErrServerClosed) {
-				return err
-			}
-			return nil
-		}
-	}
-	if cfg.Listen != "" {
-		ln, err := rg.Listen("pop3", cfg.Listen)
-		if err != nil {
-			return err
-		}
-		rg.Serve("pop3", ln, serve(srv.Serve), stop)
-	}
-	if cfg.TLSListen != "" {
-		ln, err := rg.Listen("pop3s", cfg.TLSListen)
-		if err != nil {
-			return err
-		}
-		rg.Serve("pop3s", ln, serve(srv.ServeTLS), stop)
-	}
-	return nil
+	return serveTwoListeners(rg, "pop3", cfg.Listen, cfg.TLSListen, srv, pop3.ErrServerClosed)
 }
