@@ -29,14 +29,14 @@ func (tx *Tx) PutBlob(data []byte) (string, error) {
 	// Raw statements: this is on every delivery's path through the single
 	// writer, where gorm's builders cost as much as sqlite's work.
 	var one int
-	err := tx.db.Raw("SELECT 1 FROM blobs WHERE hash = ?", hash).Row().Scan(&one)
+	err := tx.queryRowSQL(sqlBlobExists, hash).Scan(&one)
 	if err == nil {
 		return hash, nil
 	}
 	if !errors.Is(err, errNoRows) {
 		return "", fmt.Errorf("storage: looking up blob: %w", err)
 	}
-	if err := tx.db.Exec("INSERT INTO blobs (hash, size, refs) VALUES (?, ?, 0) ON CONFLICT DO NOTHING", hash, int64(len(data))).Error; err != nil {
+	if _, err := tx.execSQL(sqlInsertBlob, hash, int64(len(data))); err != nil {
 		return "", fmt.Errorf("storage: storing blob: %w", err)
 	}
 	for seq := 0; seq*blobChunkSize < len(data) || seq == 0; seq++ {
@@ -45,7 +45,7 @@ func (tx *Tx) PutBlob(data []byte) (string, error) {
 		if chunk == nil {
 			chunk = []byte{}
 		}
-		if err := tx.db.Exec("INSERT INTO blob_chunks (hash, seq, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", hash, seq, chunk).Error; err != nil {
+		if _, err := tx.execSQL(sqlInsertBlobChunk, hash, seq, chunk); err != nil {
 			return "", fmt.Errorf("storage: storing blob chunk: %w", err)
 		}
 	}
@@ -53,11 +53,11 @@ func (tx *Tx) PutBlob(data []byte) (string, error) {
 }
 
 func (tx *Tx) refBlob(hash string, n int64) error {
-	res := tx.db.Exec("UPDATE blobs SET refs = refs + ? WHERE hash = ?", n, hash)
-	if res.Error != nil {
-		return fmt.Errorf("storage: referencing blob: %w", res.Error)
+	affected, err := tx.execSQL(sqlRefBlob, n, hash)
+	if err != nil {
+		return fmt.Errorf("storage: referencing blob: %w", err)
 	}
-	if res.RowsAffected == 0 {
+	if affected == 0 {
 		return fmt.Errorf("storage: blob %s: %w", hash, ErrNotFound)
 	}
 	return nil
@@ -66,7 +66,7 @@ func (tx *Tx) refBlob(hash string, n int64) error {
 // unrefBlob drops n references and frees the blob when none is left.
 func (tx *Tx) unrefBlob(hash string, n int64) error {
 	var refs int64
-	err := tx.db.Raw("UPDATE blobs SET refs = refs - ? WHERE hash = ? RETURNING refs", n, hash).Row().Scan(&refs)
+	err := tx.queryRowSQL(sqlUnrefBlob, n, hash).Scan(&refs)
 	if errors.Is(err, errNoRows) {
 		return nil
 	}
@@ -74,10 +74,11 @@ func (tx *Tx) unrefBlob(hash string, n int64) error {
 		return fmt.Errorf("storage: releasing blob: %w", err)
 	}
 	if refs <= 0 {
-		if err := tx.db.Where("hash = ?", hash).Delete(&BlobChunk{}).Error; err != nil {
+		if _, err := tx.execSQL(sqlDeleteBlobChunks, hash); err != nil {
 			return err
 		}
-		return tx.db.Where("hash = ?", hash).Delete(&Blob{}).Error
+		_, err := tx.execSQL(sqlDeleteBlob, hash)
+		return err
 	}
 	return nil
 }

@@ -70,7 +70,7 @@ func (s *Store) ExpungeDeleted(ctx context.Context, accountID, folderID int64, m
 		// One statement text whatever the ranges (the writer's prepared
 		// statements are cached by text); the few messages flagged
 		// \Deleted are filtered here.
-		ms, err := tx.expungeCandidates(accountID, folderID, "flags & ? <> 0 AND flags & ? = 0 AND uid <= ?",
+		ms, err := tx.expungeCandidates(accountID, folderID, condDeletedUpTo,
 			int64(FlagDeleted), int64(FlagAssociated), maxUID)
 		if err != nil {
 			return err

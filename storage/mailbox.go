@@ -136,7 +136,7 @@ func (tx *Tx) EnsureMailbox(accountID int64) error {
 // the first). Row-locking the mailbox serialises an account's writers on
 // PostgreSQL; sqlite has one writer anyway.
 func (tx *Tx) alloc(accountID int64, n int64) (changeNum, firstGlobCnt int64, err error) {
-	row := tx.db.Raw("UPDATE mailboxes SET change_num = change_num + 1, glob_cnt = glob_cnt + ? WHERE account_id = ? RETURNING change_num, glob_cnt", n, accountID).Row()
+	row := tx.queryRowSQL(sqlAllocIDs, n, accountID)
 	var gc int64
 	if err := row.Scan(&changeNum, &gc); err != nil {
 		if errors.Is(err, errNoRows) {

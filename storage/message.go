@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -42,9 +43,7 @@ func (tx *Tx) AddMessage(accountID, folderID int64, nm *NewMessage, ignoreQuota 
 	// One statement takes the change number and GLOBCNT and charges the
 	// quota; it matches no row when the quota would be exceeded.
 	var cn, gc int64
-	row := tx.db.Raw(`UPDATE mailboxes SET change_num = change_num + 1, glob_cnt = glob_cnt + 1, used_bytes = used_bytes + ?
-		WHERE account_id = ? AND (? OR quota_bytes = 0 OR used_bytes + ? <= quota_bytes) RETURNING change_num, glob_cnt`,
-		nm.Size, accountID, ignoreQuota, nm.Size).Row()
+	row := tx.queryRowSQL(sqlAllocForMessage, nm.Size, accountID, ignoreQuota, nm.Size)
 	if err := row.Scan(&cn, &gc); err != nil {
 		if !errors.Is(err, errNoRows) {
 			return nil, fmt.Errorf("storage: allocating ids: %w", err)
@@ -59,7 +58,7 @@ func (tx *Tx) AddMessage(accountID, folderID int64, nm *NewMessage, ignoreQuota 
 		return nil, ErrQuotaExceeded
 	}
 	var uid uint32
-	row = tx.db.Raw("UPDATE folders SET uid_next = uid_next + 1, highest_mod_seq = ? WHERE id = ? AND account_id = ? RETURNING uid_next", cn, folderID, accountID).Row()
+	row = tx.queryRowSQL(sqlTakeUID, cn, folderID, accountID)
 	if err := row.Scan(&uid); err != nil {
 		return nil, notFound(err, "folder")
 	}
@@ -81,13 +80,10 @@ func (tx *Tx) AddMessage(accountID, folderID int64, nm *NewMessage, ignoreQuota 
 	}
 	// A raw INSERT: gorm's Create reflects over these 24 columns on every
 	// delivery, inside the single writer.
-	err := tx.db.Raw(`INSERT INTO messages (account_id, folder_id, uid, glob_cnt, change_num, flags, keywords, internal_date, size,
-		blob_hash, parsed, message_class, subject, from_name, from_addr, to_display, cc_display, sent_at, received_at,
-		has_attachments, importance, message_id_header, preview, mime_from_change)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	err := tx.queryRowSQL(sqlInsertMessage,
 		m.AccountID, m.FolderID, m.UID, m.GlobCnt, m.ChangeNum, m.Flags, m.Keywords, m.InternalDate, m.Size,
 		m.BlobHash, m.Parsed, m.MessageClass, m.Subject, m.FromName, m.FromAddr, m.ToDisplay, m.CcDisplay, m.SentAt, m.ReceivedAt,
-		m.HasAttachments, m.Importance, m.MessageIDHeader, m.Preview, m.MIMEFromChange).Row().Scan(&m.ID)
+		m.HasAttachments, m.Importance, m.MessageIDHeader, m.Preview, m.MIMEFromChange).Scan(&m.ID)
 	if err != nil {
 		return nil, fmt.Errorf("storage: adding message: %w", err)
 	}
@@ -288,7 +284,7 @@ func (tx *Tx) SetFlags(accountID, folderID int64, ids []int64, op FlagOp, flags 
 					return nil, err
 				}
 			}
-			if err := tx.db.Exec("UPDATE messages SET flags = ?, keywords = ?, change_num = ? WHERE id = ?", nf, nkw, cn, m.ID).Error; err != nil {
+			if _, err := tx.execSQL(sqlSetMessageFlags, nf, nkw, cn, m.ID); err != nil {
 				return nil, err
 			}
 			u := FlagUpdate{ID: m.ID, UID: m.UID, Flags: nf, Keywords: splitKeywords(nkw), ChangeNum: cn}
@@ -366,8 +362,8 @@ func (tx *Tx) expungeWhere(accountID, folderID int64, cond string, args ...any) 
 // expungeCandidates reads what expungeRows needs of the messages matching
 // cond, in UID order.
 func (tx *Tx) expungeCandidates(accountID, folderID int64, cond string, args ...any) ([]Message, error) {
-	rows, err := tx.db.Raw("SELECT id, uid, glob_cnt, blob_hash, size FROM messages WHERE account_id = ? AND folder_id = ? AND ("+cond+") ORDER BY uid",
-		append([]any{accountID, folderID}, args...)...).Rows()
+	rows, err := tx.querySQL("SELECT id, uid, glob_cnt, blob_hash, size FROM messages WHERE account_id = ? AND folder_id = ? AND ("+cond+") ORDER BY uid",
+		append([]any{accountID, folderID}, args...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -394,8 +390,7 @@ func (tx *Tx) expungeRows(accountID, folderID int64, ms []Message) ([]Expunged, 
 	}
 	// The change number and the freed quota in one statement.
 	var cn int64
-	err := tx.db.Raw("UPDATE mailboxes SET change_num = change_num + 1, used_bytes = CASE WHEN used_bytes > ? THEN used_bytes - ? ELSE 0 END WHERE account_id = ? RETURNING change_num",
-		freed, freed, accountID).Row().Scan(&cn)
+	err := tx.queryRowSQL(sqlAllocForExpunge, freed, freed, accountID).Scan(&cn)
 	if errors.Is(err, errNoRows) {
 		return nil, fmt.Errorf("storage: mailbox %d: %w", accountID, ErrNotFound)
 	}
@@ -414,6 +409,15 @@ func (tx *Tx) expungeRows(accountID, folderID int64, ms []Message) ([]Expunged, 
 		tx.publish(Change{Kind: MessageExpunged, AccountID: accountID, FolderID: folderID, MessageID: m.ID, UID: m.UID, GlobCnt: m.GlobCnt, ChangeNum: cn})
 	}
 	for chunk := range slices.Chunk(ids, 500) {
+		if len(chunk) == 1 { // the usual case, prepared once
+			if _, err := tx.execSQL(sqlDeleteProps1, ObjectMessage, chunk[0]); err != nil {
+				return nil, err
+			}
+			if _, err := tx.execSQL(sqlDeleteMessage1, chunk[0]); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err := tx.db.Exec("DELETE FROM properties WHERE object_kind = ? AND object_id IN ?", ObjectMessage, chunk).Error; err != nil {
 			return nil, err
 		}
@@ -422,8 +426,7 @@ func (tx *Tx) expungeRows(accountID, folderID int64, ms []Message) ([]Expunged, 
 		}
 	}
 	for _, tb := range tombs {
-		if err := tx.db.Exec("INSERT INTO tombstones (account_id, folder_id, uid, glob_cnt, change_num) VALUES (?, ?, ?, ?, ?)",
-			tb.AccountID, tb.FolderID, tb.UID, tb.GlobCnt, tb.ChangeNum).Error; err != nil {
+		if _, err := tx.execSQL(sqlInsertTombstone, tb.AccountID, tb.FolderID, tb.UID, tb.GlobCnt, tb.ChangeNum); err != nil {
 			return nil, err
 		}
 	}
@@ -571,8 +574,14 @@ func (s *Store) ExpungedSince(ctx context.Context, accountID, folderID, changeNu
 
 // flagRows reads what SetFlags needs of the listed messages.
 func (tx *Tx) flagRows(accountID, folderID int64, ids []int64) ([]MessageMeta, error) {
-	rows, err := tx.db.Raw("SELECT id, uid, flags, keywords, change_num, glob_cnt FROM messages WHERE account_id = ? AND folder_id = ? AND id IN ?",
-		accountID, folderID, ids).Rows()
+	var rows *sql.Rows
+	var err error
+	if len(ids) == 1 { // the usual case, prepared once
+		rows, err = tx.querySQL(sqlFlagRow, accountID, folderID, ids[0])
+	} else {
+		rows, err = tx.db.Raw("SELECT id, uid, flags, keywords, change_num, glob_cnt FROM messages WHERE account_id = ? AND folder_id = ? AND id IN ?",
+			accountID, folderID, ids).Rows()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -591,5 +600,6 @@ func (tx *Tx) flagRows(accountID, folderID int64, ids []int64) ([]MessageMeta, e
 // setHighestModSeq records a folder's latest change (and, as gorm's
 // updates do, when the row changed).
 func (tx *Tx) setHighestModSeq(folderID, cn int64) error {
-	return tx.db.Exec("UPDATE folders SET highest_mod_seq = ?, updated_at = ? WHERE id = ?", cn, time.Now().UTC(), folderID).Error
+	_, err := tx.execSQL(sqlHighestModSeq, cn, time.Now().UTC(), folderID)
+	return err
 }

@@ -17,6 +17,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -92,6 +93,8 @@ type Store struct {
 	servingMarker string
 
 	folderGens sync.Map // account id → *atomic.Uint64, see FolderGeneration
+
+	hot map[string]*sql.Stmt // sqlite: hotSQL prepared on the writer's connection
 }
 
 // Open opens (and migrates) the store.
@@ -199,6 +202,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if s.driver == "sqlite" {
+		if err := s.prepareHot(ctx); err != nil {
+			s.closeDBs()
+			return nil, err
+		}
 		s.writeCh = make(chan *writeReq, 4*s.maxBatch)
 		s.writerWG.Add(1)
 		go s.writer()
@@ -242,6 +249,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
 		s.writerWG.Wait()
+		s.closeHot()
 		s.wal.close()
 		if s.servingMarker != "" {
 			_ = os.Remove(s.servingMarker) // a clean stop

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,5 +48,32 @@ func TestWALFileFollowsReplacement(t *testing.T) {
 	}
 	if got := w.syncs.Load(); got != 2 {
 		t.Fatalf("fsyncs = %d, want 2", got)
+	}
+}
+
+// The writer runs its hottest statements prepared once (hotsql.go), not
+// through gorm: inside a write they resolve to the prepared form.
+func TestHotStatementsPrepared(t *testing.T) {
+	s, err := Open(context.Background(), Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "pochta.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if len(s.hot) != len(hotSQL) {
+		t.Fatalf("%d of %d statements prepared", len(s.hot), len(hotSQL))
+	}
+	err = s.Write(context.Background(), func(tx *Tx) error {
+		for _, q := range hotSQL {
+			if tx.stmt(q) == nil {
+				t.Errorf("not prepared inside a write: %s", q)
+			}
+		}
+		if tx.stmt("SELECT 1") != nil {
+			t.Error("a statement that is not hot came back prepared")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
