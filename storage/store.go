@@ -155,7 +155,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		wdb.SetMaxOpenConns(1)
 		wdb.SetMaxIdleConns(1)
 		wdb.SetConnMaxLifetime(0)
-		r, err := gorm.Open(sqlite.Open(base+"&_query_only=1"), gcfg)
+		rcfg := *gcfg
+		// Reads run outside transactions, so gorm's cache keeps each
+		// statement prepared per connection; bounded, because IMAP SEARCH
+		// and list queries vary.
+		rcfg.PrepareStmt, rcfg.PrepareStmtMaxSize, rcfg.PrepareStmtTTL = true, 512, 10*time.Minute
+		r, err := gorm.Open(sqlite.Open(base+"&_query_only=1"), &rcfg)
 		if err != nil {
 			return nil, fmt.Errorf("storage: opening sqlite %s for reading: %w", opts.DSN, err)
 		}
