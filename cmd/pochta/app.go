@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/pochta/pochta/internal/httpguard"
 	stdlog "log"
 	"log/slog"
 	"path/filepath"
@@ -37,6 +38,9 @@ type app struct {
 	// Set by serve only:
 	TLS  *tls.Config // server certificate for every TLS listener and STARTTLS
 	HTTP *echo.Echo  // routes of the HTTP and HTTPS listeners
+	// Transport is the HTTP doors' one view of TLS, trusted proxies and
+	// client addresses (http.trusted_proxies, http.allow_insecure_auth_loopback).
+	Transport *httpguard.Policy
 
 	closers []func() error
 }

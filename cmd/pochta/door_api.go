@@ -18,12 +18,8 @@ func startAPI(ctx context.Context, a *app, rg *runGroup) error {
 	if cfg.HTTP.Listen == "" && cfg.HTTP.TLSListen == "" {
 		return nil
 	}
-	transport, err := transportPolicy(cfg)
-	if err != nil {
-		return err
-	}
 	opts := api.Options{
-		Transport: transport,
+		Transport: a.Transport,
 		Store:     a.Store, Local: a.Local, Directory: a.Dir, DirectoryKind: cfg.Directory.Kind,
 		Logger: a.Logger, Metrics: a.Metrics,
 		Version: version, Started: time.Now(), Listeners: configuredListeners(cfg),

@@ -24,17 +24,13 @@ func startMAPI(ctx context.Context, a *app, rg *runGroup) error {
 	if cfg.HTTP.Listen == "" && cfg.HTTP.TLSListen == "" {
 		return nil
 	}
-	transport, err := transportPolicy(cfg)
-	if err != nil {
-		return err
-	}
 	ropSrv := rop.NewServer(rop.Options{
 		Store: a.Store, Directory: a.Dir, Deliverer: a.Deliverer, Logger: a.Logger,
 		Hostname: cfg.Server.Hostname, LegacyDN: mapi.LegacyDN, AccountByLegacyDN: mapi.AccountByLegacyDN(a.Dir),
 		Metrics: a.Metrics,
 	})
 	opts := mapi.Options{
-		Transport: transport,
+		Transport: a.Transport,
 		Directory: a.Dir, Store: a.Store, Logger: a.Logger, Metrics: a.Metrics,
 		NewROPSession: func(ctx context.Context, acc *directory.Account, _ mapi.ConnectInfo) (mapi.ROPSession, error) {
 			s, err := ropSrv.NewSession(ctx, acc)

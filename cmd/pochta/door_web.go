@@ -18,12 +18,8 @@ func startWeb(ctx context.Context, a *app, rg *runGroup) error {
 	if cfg.HTTP.Listen == "" && cfg.HTTP.TLSListen == "" {
 		return nil
 	}
-	transport, err := transportPolicy(cfg)
-	if err != nil {
-		return err
-	}
 	opts := web.Options{
-		Transport: transport,
+		Transport: a.Transport,
 		Store:     a.Store, Directory: a.Dir, Deliverer: a.Deliverer,
 		Logger: a.Logger, Metrics: a.Metrics, Hostname: cfg.Server.Hostname,
 		// Behind a TLS-terminating proxy the request itself is plain HTTP.

@@ -128,6 +128,9 @@ func cmdServe(ctx context.Context, c *cli, args []string) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rg := &runGroup{log: a.Logger, errs: make(chan error, 1), cancel: cancel}
+	if a.Transport, err = transportPolicy(cfg); err != nil {
+		return err
+	}
 	a.HTTP = newHTTP(a)
 	for _, d := range doors {
 		if err := d.start(runCtx, a, rg); err != nil {
@@ -171,11 +174,8 @@ func newHTTP(a *app) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(slogWriter{a.Logger})
 	e.Use(recoverMiddleware(a))
-	if policy, err := transportPolicy(a.Config); err == nil {
-		// RealIP then follows the doors' rule: X-Forwarded-For only from a
-		// trusted proxy. (A bad list fails the doors' start instead.)
-		e.IPExtractor = policy.ExtractIP
-	}
+	// RealIP follows the doors' rule: X-Forwarded-For only from a trusted proxy.
+	e.IPExtractor = a.Transport.ExtractIP
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
