@@ -3,6 +3,7 @@ package rop
 import (
 	"context"
 	"fmt"
+	"github.com/pochta/pochta/internal/rules"
 	"slices"
 	"time"
 
@@ -130,7 +131,7 @@ func decodeContent(rows []storage.PropValue) (*oxcmail.Message, error) {
 				return nil, fmt.Errorf("rop: stored recipient table is corrupt")
 			}
 			for i := uint32(0); i < n && rd.Err() == nil; i++ {
-				m.Recipients = append(m.Recipients, propsFromValues(getValues(rd)))
+				m.Recipients = append(m.Recipients, propsFromValues(rules.GetValues(rd)))
 			}
 			if rd.Err() != nil {
 				return nil, fmt.Errorf("rop: stored recipient table: %w", rd.Err())
@@ -154,10 +155,10 @@ func putMessage(w *mp.Writer, m *oxcmail.Message, depth int) {
 		w.Failf("embedded messages nested deeper than %d", maxEmbedDepth)
 		return
 	}
-	putValues(w, storableValues(m.Props))
+	rules.PutValues(w, storableValues(m.Props))
 	w.U32(uint32(len(m.Recipients)))
 	for _, r := range m.Recipients {
-		putValues(w, storableValues(r))
+		rules.PutValues(w, storableValues(r))
 	}
 	w.U32(uint32(len(m.Attachments)))
 	for _, a := range m.Attachments {
@@ -170,14 +171,14 @@ func getMessage(r *mp.Reader, depth int) *oxcmail.Message {
 		r.Failf("embedded messages nested deeper than %d", maxEmbedDepth)
 		return nil
 	}
-	m := &oxcmail.Message{Props: propsFromValues(getValues(r))}
+	m := &oxcmail.Message{Props: propsFromValues(rules.GetValues(r))}
 	n := r.U32()
 	if uint64(n)*4 > uint64(r.Len()) {
 		r.Failf("%d recipients in %d bytes", n, r.Len())
 		return nil
 	}
 	for i := uint32(0); i < n && r.Err() == nil; i++ {
-		m.Recipients = append(m.Recipients, propsFromValues(getValues(r)))
+		m.Recipients = append(m.Recipients, propsFromValues(rules.GetValues(r)))
 	}
 	n = r.U32()
 	if uint64(n)*5 > uint64(r.Len()) {
@@ -199,7 +200,7 @@ func putAttachment(w *mp.Writer, a *oxcmail.Attachment, depth int) {
 	if a.Embedded == nil && !p.Has(mp.PidTagAttachDataBinary) && a.Part != nil {
 		p.Set(mp.BinaryValue(mp.PidTagAttachDataBinary, a.Bytes()))
 	}
-	putValues(w, storableValues(p))
+	rules.PutValues(w, storableValues(p))
 	if a.Embedded == nil {
 		w.U8(0)
 		return
@@ -209,7 +210,7 @@ func putAttachment(w *mp.Writer, a *oxcmail.Attachment, depth int) {
 }
 
 func getAttachment(r *mp.Reader, depth int) *oxcmail.Attachment {
-	a := &oxcmail.Attachment{Props: propsFromValues(getValues(r))}
+	a := &oxcmail.Attachment{Props: propsFromValues(rules.GetValues(r))}
 	if r.U8() != 0 {
 		a.Embedded = getMessage(r, depth+1)
 	}
@@ -245,7 +246,7 @@ func encodeContent(m *oxcmail.Message) ([]storage.PropValue, error) {
 		w := storedWriter()
 		w.U32(uint32(len(m.Recipients)))
 		for _, r := range m.Recipients {
-			putValues(w, storableValues(r))
+			rules.PutValues(w, storableValues(r))
 		}
 		if err := w.Err(); err != nil {
 			return nil, fmt.Errorf("rop: storing recipients: %w", err)

@@ -116,26 +116,8 @@ func decodeStored(p storage.PropValue) (mp.Value, bool) {
 	return mp.Value{Tag: t, Data: data}, true
 }
 
-// putValues writes values with a 32-bit count (internal rows).
-func putValues(w *mp.Writer, vals []mp.Value) {
-	w.U32(uint32(len(vals)))
-	for _, v := range vals {
-		w.TaggedValue(normalize(v))
-	}
-}
-
-func getValues(r *mp.Reader) []mp.Value {
-	n := r.U32()
-	if uint64(n)*5 > uint64(r.Len()) {
-		r.Failf("%d values in %d bytes", n, r.Len())
-		return nil
-	}
-	out := make([]mp.Value, 0, n)
-	for i := uint32(0); i < n && r.Err() == nil; i++ {
-		out = append(out, r.TaggedValue())
-	}
-	return out
-}
+// Internal rows (message content, recipients, attachments) use the same
+// value list as stored rules: rules.PutValues and rules.GetValues.
 
 func propsFromValues(vals []mp.Value) oxcmail.Props {
 	var p oxcmail.Props
